@@ -1,0 +1,3 @@
+from shellvault.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""How credentials leave shellvault: environment changes and the formats that carry them."""
