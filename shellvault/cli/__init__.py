@@ -1,0 +1,54 @@
+"""The command line: argument parsing and error reporting only; each command is a thin module.
+
+Every expected failure leaves as one `shellvault: …` line on stderr, a non-zero exit and nothing on
+stdout, so `eval "$(shellvault env P)"` never half-applies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from shellvault import __version__
+from shellvault.cli import add, clear, env, export, remove
+from shellvault.cli import exec as exec_command
+from shellvault.cli import list as list_command
+from shellvault.errors import ShellvaultError
+
+COMMANDS = (add, remove, list_command, exec_command, env, export, clear)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="shellvault",
+        description="AWS keys in the OS keystore; short-lived STS sessions in your shell.",
+    )
+    parser.add_argument("--version", action="version", version=f"shellvault {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="diagnostics on stderr (secrets are redacted)"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        command.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.debug or os.environ.get("SHELLVAULT_DEBUG", "") not in ("", "0"):
+        from shellvault.debug import enable
+
+        enable()
+    try:
+        result: int = args.run(args)
+        return result
+    except ShellvaultError as exc:
+        print(f"shellvault: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("shellvault: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1

@@ -1,0 +1,182 @@
+"""Profiles from the AWS config file, read the way the AWS CLI and aws-vault read them.
+
+`[default]`, `[profile NAME]` and `[sso-session NAME]` sections; `include_profile` pulls in the
+keys another profile sets (its own keys win). Credentials are never read from this file: long-term
+keys live in the keystore.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shellvault import locations
+from shellvault.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    values: dict[str, str] = field(default_factory=dict)
+
+    def get(self, key: str) -> str | None:
+        value = self.values.get(key, "").strip()
+        return value or None
+
+    @property
+    def source_profile(self) -> str | None:
+        return self.get("source_profile")
+
+    @property
+    def role_arn(self) -> str | None:
+        return self.get("role_arn")
+
+    @property
+    def mfa_serial(self) -> str | None:
+        return self.get("mfa_serial")
+
+    @property
+    def region(self) -> str | None:
+        return self.get("region")
+
+    def duration_seconds(self) -> int | None:
+        value = self.get("duration_seconds")
+        if value is None:
+            return None
+        if not value.isdigit():
+            raise ConfigError(f"profile {self.name}: duration_seconds = {value!r} is not a number")
+        return int(value)
+
+    def session_tags(self) -> dict[str, str]:
+        """`session_tags = Key1=Value1,Key2=Value2`, as aws-vault reads it."""
+        text = self.get("session_tags")
+        tags: dict[str, str] = {}
+        if not text:
+            return tags
+        for item in text.split(","):
+            key, sep, value = item.partition("=")
+            if not sep or not key.strip():
+                raise ConfigError(
+                    f"profile {self.name}: session_tags item {item.strip()!r} is not Key=Value"
+                )
+            tags[key.strip()] = value.strip()
+        return tags
+
+    def transitive_session_tags(self) -> tuple[str, ...]:
+        text = self.get("transitive_session_tags") or ""
+        return tuple(t.strip() for t in text.split(",") if t.strip())
+
+
+@dataclass(frozen=True)
+class AwsConfig:
+    path: Path
+    profiles: dict[str, Profile]
+    # Section names in file order, for `list`.
+    order: tuple[str, ...] = ()
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.profiles
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.order)
+
+    def profile(self, name: str) -> Profile:
+        try:
+            return self.profiles[name]
+        except KeyError:
+            raise ConfigError(
+                f"profile {name} is not in {self.path}; add a [profile {name}] section "
+                f"or store a key with `shellvault add {name}`"
+            ) from None
+
+
+def _section_profile(section: str) -> str | None:
+    if section == "default":
+        return "default"
+    kind, _, name = section.partition(" ")
+    if kind == "profile" and name.strip():
+        return name.strip()
+    return None
+
+
+def load(path: Path | None = None) -> AwsConfig:
+    path = path or locations.aws_config_file()
+    parser = configparser.RawConfigParser(strict=False, default_section="\0no-defaults")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            parser.read_file(handle)
+    except FileNotFoundError:
+        return AwsConfig(path, {}, ())
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ConfigError(f"cannot read AWS config {path}: {reason}") from None
+    except configparser.Error as exc:
+        first = str(exc).splitlines()[0]
+        raise ConfigError(f"AWS config {path} is malformed ({first}); fix that line") from None
+
+    raw: dict[str, dict[str, str]] = {}
+    order: list[str] = []
+    for section in parser.sections():
+        name = _section_profile(section)
+        if name is None:
+            continue
+        values = dict(parser.items(section))
+        if name in raw:
+            raw[name].update(values)
+        else:
+            raw[name] = values
+            order.append(name)
+    profiles = {name: Profile(name, _with_includes(name, raw, path)) for name in raw}
+    return AwsConfig(path, profiles, tuple(order))
+
+
+def _with_includes(name: str, raw: dict[str, dict[str, str]], path: Path) -> dict[str, str]:
+    """The profile's keys over those of its `include_profile` chain."""
+    seen = [name]
+    layers = [raw[name]]
+    current = raw[name]
+    while (included := current.get("include_profile", "").strip()):
+        if included in seen:
+            loop = " -> ".join([*seen, included])
+            raise ConfigError(f"include_profile loop in {path}: {loop}; break the loop")
+        if included not in raw:
+            raise ConfigError(
+                f"profile {seen[-1]} includes profile {included}, which is not in {path}"
+            )
+        seen.append(included)
+        current = raw[included]
+        layers.append(current)
+    merged: dict[str, str] = {}
+    for layer in reversed(layers):
+        merged.update(layer)
+    merged.pop("include_profile", None)
+    return merged
+
+
+def append_profile_section(path: Path, name: str) -> bool:
+    """Add an empty `[profile NAME]` as text, keeping the file's comments and layout.
+
+    Returns False when the profile already has a section. configparser would rewrite the whole
+    file and drop comments, so this appends instead.
+    """
+    existing = load(path)
+    if name in existing:
+        return False
+    header = "[default]" if name == "default" else f"[profile {name}]"
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        current = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        current = ""
+    if not current or current.endswith("\n\n"):
+        separator = ""
+    else:
+        separator = "\n" if current.endswith("\n") else "\n\n"
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(f"{separator}{header}\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return True
