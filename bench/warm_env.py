@@ -96,8 +96,22 @@ def clean_interpreter(folder: Path) -> str:
         check=True, capture_output=True, text=True,
     ).stdout.strip()
     repo = Path(__file__).resolve().parent.parent
+    # pip compiles bytecode at install time; this checkout may have been run with
+    # PYTHONDONTWRITEBYTECODE=1 (set on this machine), which would leave none.
+    import compileall
+
+    compileall.compile_dir(str(repo / "shellvault"), quiet=1)
     lines = [str(repo), *site.getsitepackages()]
     Path(purelib, "bench-paths.pth").write_text("\n".join(lines) + "\n")
+    # The same launcher pip writes for the `shellvault` console script: what users run.
+    script = target / "bin" / "shellvault"
+    script.write_text(
+        f"#!{python}\nimport re\nimport sys\nfrom shellvault.cli import main\n"
+        "if __name__ == '__main__':\n"
+        "    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n"
+        "    sys.exit(main())\n"
+    )
+    script.chmod(0o755)
     return str(python)
 
 
@@ -109,7 +123,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="shellvault-bench-") as folder, moto_server() as url:
         python = clean_interpreter(Path(folder))
-        shellvault = [python, "-m", "shellvault"]
+        shellvault = [str(Path(python).with_name("shellvault"))]
         proxy = StsProxy(url).start()
         env = clean_environment(Path(folder), proxy.url)
         home = Path(env["HOME"])

@@ -14,8 +14,6 @@ from shellvault.cache import SessionCache
 from shellvault.config import AwsConfig
 from shellvault.credentials import Credentials
 from shellvault.keystore import Keystore
-from shellvault.prompt import MfaCodes
-from shellvault.vault import chain
 from shellvault.vault.plan import ChainPlan, MintOptions, plan, source_chain
 
 
@@ -42,9 +40,27 @@ class App:
         self, profile: str, options: MintOptions, terminal: bool = True
     ) -> tuple[ChainPlan, Credentials]:
         chain_plan = self.plan(profile, options)
+        hit = self.warm_hit(chain_plan)
+        if hit is not None:
+            return chain_plan, hit
+        # Only a miss pays for botocore, keyring and the provider classes.
+        from shellvault.prompt import MfaCodes
+        from shellvault.vault import chain
+
         mfa = MfaCodes(options.mfa_token, chain_plan.mfa_process, terminal=terminal)
         provider = chain.build(chain_plan, self.keystore, self.cache, mfa, self.settings.min_ttl)
         return chain_plan, provider.retrieve()
+
+    def warm_hit(self, chain_plan: ChainPlan) -> Credentials | None:
+        """The exported credentials straight from the private cache, when still fresh.
+
+        The same check `vault.cached.Cached` makes first, done here so a hit imports nothing else.
+        """
+        key = chain_plan.final_cache_key
+        entry = self.cache.get(key) if key else None
+        if entry is not None and entry.credentials.fresh_for(self.settings.min_ttl):
+            return entry.credentials
+        return None
 
     def chain_profiles(self, profile: str) -> tuple[str, ...]:
         return tuple(p.name for p in source_chain(self.config, profile, self.keystore.has_key))

@@ -17,8 +17,7 @@ import json
 import os
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from typing import NamedTuple
 
 from shellvault.credentials import Credentials
 from shellvault.errors import ShellvaultError
@@ -26,8 +25,7 @@ from shellvault.errors import ShellvaultError
 ENTRY_VERSION = 1
 
 
-@dataclass(frozen=True)
-class CacheEntry:
+class CacheEntry(NamedTuple):
     """Cached credentials and the non-secret facts `list` and `clear` need."""
 
     profile: str  # the profile whose step produced them
@@ -58,11 +56,11 @@ class CacheEntry:
         return cls(profile, source, kind, Credentials.from_json(data["credentials"]))
 
 
-def ensure_private_dir(path: Path) -> Path:
+def ensure_private_dir(path: str) -> str:
     """Create `path` as a 0700 folder, or tighten it; refuse one owned by somebody else."""
     try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = path.stat()
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        info = os.stat(path)
     except OSError as exc:
         raise ShellvaultError(
             f"cannot create the session cache folder {path}: {exc.strerror}; "
@@ -81,9 +79,10 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
-def write_private_file(path: Path, data: bytes) -> None:
+def write_private_file(path: str, data: bytes) -> None:
     """Atomically replace `path` with `data`, mode 0600 from the first byte."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    folder, name = os.path.split(path)
+    tmp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -98,18 +97,18 @@ def write_private_file(path: Path, data: bytes) -> None:
 
 
 class SessionCache:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: str) -> None:
         self.directory = directory
         self._ready = False
 
-    def _dir(self) -> Path:
+    def _dir(self) -> str:
         if not self._ready:
             ensure_private_dir(self.directory)
             self._ready = True
         return self.directory
 
-    def _path(self, key: str) -> Path:
-        return self.directory / f"{key}.json"
+    def _path(self, key: str) -> str:
+        return os.path.join(self.directory, f"{key}.json")
 
     def get(self, key: str) -> CacheEntry | None:
         """The entry, or None when missing, corrupt or not ours (never an error)."""
@@ -123,7 +122,8 @@ class SessionCache:
 
     def put(self, key: str, entry: CacheEntry) -> None:
         data = json.dumps(entry.to_json()).encode()
-        write_private_file(self._dir() / f"{key}.json", data)
+        self._dir()
+        write_private_file(self._path(key), data)
 
     def delete(self, key: str) -> bool:
         try:
@@ -151,10 +151,10 @@ class SessionCache:
         Lock files stay behind on purpose: deleting a lock file someone may be waiting on would
         let two processes hold "the" lock at once. They are empty.
         """
-        locks = self._dir() / "locks"
-        if not locks.is_dir():
+        locks = os.path.join(self._dir(), "locks")
+        if not os.path.isdir(locks):
             ensure_private_dir(locks)
-        fd = os.open(locks / key, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(os.path.join(locks, key), os.O_RDWR | os.O_CREAT, 0o600)
         try:
             try:
                 import fcntl

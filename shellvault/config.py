@@ -10,17 +10,15 @@ from __future__ import annotations
 import configparser
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from typing import NamedTuple
 
 from shellvault import locations
 from shellvault.errors import ConfigError
 
 
-@dataclass(frozen=True)
-class Profile:
+class Profile(NamedTuple):
     name: str
-    values: dict[str, str] = field(default_factory=dict)
+    values: dict[str, str] = {}  # never mutated; a NamedTuple default is shared
 
     def get(self, key: str) -> str | None:
         value = self.values.get(key, "").strip()
@@ -70,12 +68,12 @@ class Profile:
         return tuple(t.strip() for t in text.split(",") if t.strip())
 
 
-@dataclass(frozen=True)
 class AwsConfig:
-    path: Path
-    profiles: dict[str, Profile]
-    # Section names in file order, for `list`.
-    order: tuple[str, ...] = ()
+    def __init__(self, path: str, profiles: dict[str, Profile], order: tuple[str, ...]) -> None:
+        self.path = path
+        self.profiles = profiles
+        # Section names in file order, for `list`.
+        self.order = order
 
     def __contains__(self, name: object) -> bool:
         return name in self.profiles
@@ -102,8 +100,8 @@ def _section_profile(section: str) -> str | None:
     return None
 
 
-def load(path: Path | None = None) -> AwsConfig:
-    path = path or locations.aws_config_file()
+def load(path: str | os.PathLike[str] | None = None) -> AwsConfig:
+    path = os.fspath(path) if path is not None else locations.aws_config_file()
     parser = configparser.RawConfigParser(strict=False, default_section="\0no-defaults")
     try:
         with open(path, encoding="utf-8") as handle:
@@ -133,7 +131,7 @@ def load(path: Path | None = None) -> AwsConfig:
     return AwsConfig(path, profiles, tuple(order))
 
 
-def _with_includes(name: str, raw: dict[str, dict[str, str]], path: Path) -> dict[str, str]:
+def _with_includes(name: str, raw: dict[str, dict[str, str]], path: str) -> dict[str, str]:
     """The profile's keys over those of its `include_profile` chain."""
     seen = [name]
     layers = [raw[name]]
@@ -156,7 +154,7 @@ def _with_includes(name: str, raw: dict[str, dict[str, str]], path: Path) -> dic
     return merged
 
 
-def append_profile_section(path: Path, name: str) -> bool:
+def append_profile_section(path: str | os.PathLike[str], name: str) -> bool:
     """Add an empty `[profile NAME]` as text, keeping the file's comments and layout.
 
     Returns False when the profile already has a section. configparser would rewrite the whole
@@ -166,9 +164,10 @@ def append_profile_section(path: Path, name: str) -> bool:
     if name in existing:
         return False
     header = "[default]" if name == "default" else f"[profile {name}]"
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
     try:
-        current = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as handle:
+            current = handle.read()
     except FileNotFoundError:
         current = ""
     if not current or current.endswith("\n\n"):

@@ -15,8 +15,7 @@ set_aws_vault = true         # SHELLVAULT_SET_AWS_VAULT
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from shellvault import locations
 from shellvault.durations import parse_duration
@@ -26,8 +25,7 @@ DEFAULT_MIN_TTL = 15 * 60
 KNOWN_KEYS = {"backend", "file_dir", "cache_dir", "set_aws_vault", "min_ttl"}
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     backend: str | None = None
     file_dir: str | None = None
     cache_dir: str | None = None
@@ -39,7 +37,8 @@ class Settings:
 def _read_file() -> dict[str, Any]:
     path = locations.settings_file()
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as handle:
+            raw = handle.read()
     except FileNotFoundError:
         return {}
     except OSError as exc:

@@ -20,7 +20,8 @@ from shellvault.errors import ShellvaultError
 COMMANDS = (add, remove, list_command, exec_command, env, export, clear)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; given argv naming one command, only that command's (it runs on every prompt)."""
     parser = argparse.ArgumentParser(
         prog="shellvault",
         description="AWS keys in the OS keystore; short-lived STS sessions in your shell.",
@@ -30,13 +31,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", help="diagnostics on stderr (secrets are redacted)"
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for command in COMMANDS:
+    # Global options take no value, so the first other word is the command.
+    word = next((a for a in argv or () if not a.startswith("-")), None)
+    named = [c for c in COMMANDS if word in c.NAMES]
+    for command in named or COMMANDS:
         command.register(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    if argv is None:
+        argv = sys.argv[1:]
+    args = build_parser(argv).parse_args(argv)
     if args.debug or os.environ.get("SHELLVAULT_DEBUG", "") not in ("", "0"):
         from shellvault.debug import enable
 

@@ -13,6 +13,9 @@ from shellvault.credentials import Credentials
 from shellvault.errors import ShellvaultError
 
 
+NAMES = ("add",)
+
+
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "add",

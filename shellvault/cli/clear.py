@@ -8,6 +8,9 @@ import sys
 from shellvault.app import App
 
 
+NAMES = ("clear",)
+
+
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser("clear", help="drop cached sessions, forcing a new mint")
     parser.add_argument("profile", nargs="?", help="only sessions in this profile's chain")

@@ -24,6 +24,9 @@ _SHELL_FORMATS = {
 }
 
 
+NAMES = ("env",)
+
+
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "env",

@@ -12,6 +12,9 @@ from shellvault.errors import ShellvaultError
 from shellvault.output.changes import changes_for
 
 
+NAMES = ("exec",)
+
+
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "exec",

@@ -12,6 +12,9 @@ from shellvault.output.changes import changes_for
 FORMATS = ("env", "export-env", "json", "ini")
 
 
+NAMES = ("export",)
+
+
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "export", help="aws-vault compatible export (env, export-env, json, ini)"

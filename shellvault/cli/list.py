@@ -16,6 +16,9 @@ from shellvault.app import App
 from shellvault.credentials import format_time_left, rfc3339
 
 
+NAMES = ("list", "ls")
+
+
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser("list", aliases=["ls"], help="list profiles, keys and sessions")
     parser.add_argument("--format", choices=("table", "json"), default="table")

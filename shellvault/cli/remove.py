@@ -10,6 +10,9 @@ from shellvault.app import App
 from shellvault.errors import ShellvaultError
 
 
+NAMES = ("remove",)
+
+
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser("remove", help="delete a stored key and its sessions")
     parser.add_argument("profile", help="AWS profile")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -77,7 +78,7 @@ class Keystore:
         self.backend_name = backend_name or default_backend_name()
         self._file_dir = file_dir
         self._backend: Any = None
-        self.index = KeyIndex(locations.data_dir() / f"index-{self.backend_name}.json")
+        self.index = KeyIndex(os.path.join(locations.data_dir(), f"index-{self.backend_name}.json"))
 
     @property
     def backend(self) -> Any:

@@ -11,26 +11,27 @@ import contextlib
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from shellvault.cache import ensure_private_dir, write_private_file
 
 
-@dataclass
 class IndexData:
-    keys: set[str] = field(default_factory=set)
-    # cache key -> {"profile": ..., "source": ..., "expires": epoch}
-    sessions: dict[str, dict[str, object]] = field(default_factory=dict)
+    def __init__(
+        self, keys: set[str] | None = None, sessions: dict[str, dict[str, object]] | None = None
+    ) -> None:
+        self.keys = keys or set()
+        # cache key -> {"profile": ..., "expires": epoch}
+        self.sessions = sessions or {}
 
 
 class KeyIndex:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: str) -> None:
         self.path = path
 
     def read(self) -> IndexData:
         try:
-            data = json.loads(self.path.read_bytes())
+            with open(self.path, "rb") as handle:
+                data = json.loads(handle.read())
             return IndexData(set(data.get("keys", [])), dict(data.get("sessions", {})))
         except (OSError, ValueError, TypeError, AttributeError):
             # A missing or damaged index only costs `list` accuracy; the keystore is the truth.
@@ -38,8 +39,8 @@ class KeyIndex:
 
     @contextlib.contextmanager
     def update(self) -> Iterator[IndexData]:
-        ensure_private_dir(self.path.parent)
-        lock_fd = os.open(self.path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        ensure_private_dir(os.path.dirname(self.path))
+        lock_fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             try:
                 import fcntl

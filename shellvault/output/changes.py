@@ -7,7 +7,7 @@ shellvault carries the same variables.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from shellvault.credentials import Credentials
 
@@ -34,11 +34,10 @@ EXPORTED = (
 )
 
 
-@dataclass(frozen=True)
-class EnvChanges:
+class EnvChanges(NamedTuple):
     """Ordered sets, then unsets. A variable never appears in both."""
 
-    sets: dict[str, str] = field(default_factory=dict)
+    sets: dict[str, str] = {}  # never mutated; a NamedTuple default is shared
     unsets: tuple[str, ...] = ()
 
     def apply(self, environ: Mapping[str, str]) -> dict[str, str]:

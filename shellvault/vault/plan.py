@@ -12,12 +12,10 @@ stale session is never served, and edits to unrelated profiles invalidate nothin
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from shellvault.config import AwsConfig, Profile
 from shellvault.durations import (
@@ -29,11 +27,16 @@ from shellvault.durations import (
 )
 from shellvault.errors import ConfigError
 
+try:
+    # The builtin module: hashlib would load OpenSSL (~2 ms) on every prompt.
+    from _sha256 import sha256  # type: ignore[import-not-found]
+except ImportError:  # Python 3.12+ renamed it
+    from hashlib import sha256
+
 CACHE_FORMAT = 1
 
 
-@dataclass(frozen=True)
-class MintOptions:
+class MintOptions(NamedTuple):
     """What the user asked for on the command line."""
 
     duration: int | None = None
@@ -42,8 +45,7 @@ class MintOptions:
     mfa_token: str | None = None
 
 
-@dataclass(frozen=True)
-class StsTarget:
+class StsTarget(NamedTuple):
     """Where a step's STS call goes: botocore's rules, resolved for one profile."""
 
     region: str | None
@@ -51,8 +53,7 @@ class StsTarget:
     regional_endpoints: str | None
 
 
-@dataclass(frozen=True)
-class SessionStep:
+class SessionStep(NamedTuple):
     """GetSessionToken with the root's long-term key."""
 
     profile: str
@@ -63,8 +64,7 @@ class SessionStep:
     cache_key: str = ""
 
 
-@dataclass(frozen=True)
-class RoleStep:
+class RoleStep(NamedTuple):
     """AssumeRole for one role profile, from the credentials of the step before."""
 
     profile: str
@@ -83,8 +83,7 @@ class RoleStep:
     cache_key: str = ""
 
 
-@dataclass(frozen=True)
-class ChainPlan:
+class ChainPlan(NamedTuple):
     target: str
     root: str
     # Profiles from the target down to the root, for messages and `clear`.
@@ -147,10 +146,11 @@ def _sts_target(profile: Profile, region: str | None) -> StsTarget:
 
 def _key(parent: str, step: SessionStep | RoleStep) -> str:
     material = json.dumps(
-        {"v": CACHE_FORMAT, "parent": parent, "step": asdict(step)},
+        {"v": CACHE_FORMAT, "parent": parent, "step": step._asdict()},
         sort_keys=True,
     )
-    return hashlib.sha256(material.encode()).hexdigest()[:40]
+    digest: str = sha256(material.encode()).hexdigest()
+    return digest[:40]
 
 
 def plan(
@@ -209,14 +209,14 @@ def plan(
                 or env_duration("AWS_SESSION_TOKEN_TTL")
                 or DEFAULT_SESSION_TOKEN
             )
-        step = SessionStep(
+        session_step = SessionStep(
             profile=root.name,
             mfa_serial=session_mfa,
             duration=duration,
             sts=_sts_target(root, region_of(0)),
             feeds_roles=bool(role_profiles),
         )
-        session = _with_key(step, parent_key)
+        session = _with_key(session_step, parent_key)
         parent_key = session.cache_key
 
     roles: list[RoleStep] = []
@@ -233,7 +233,7 @@ def plan(
         send_mfa = profile.mfa_serial if profile.mfa_serial != mfa_in_effect else None
         is_target = profile.name == name
         region = target_region if is_target else region_of(index)
-        step = RoleStep(
+        role_step = RoleStep(
             profile=profile.name,
             role_arn=profile.role_arn,
             role_session_name=profile.get("role_session_name"),
@@ -246,7 +246,7 @@ def plan(
             sts=_sts_target(profile, region),
             capped_from=capped_from,
         )
-        role = _with_key(step, parent_key)
+        role = _with_key(role_step, parent_key)
         roles.append(role)
         parent_key = role.cache_key
         if send_mfa:
@@ -268,4 +268,4 @@ _Step = TypeVar("_Step", SessionStep, RoleStep)
 
 
 def _with_key(step: _Step, parent_key: str) -> _Step:
-    return replace(step, cache_key=_key(parent_key, step))
+    return step._replace(cache_key=_key(parent_key, step))
