@@ -10,8 +10,10 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from tests.conftest import Shellvault
-from tests.support import KEY_ID, StsProxy
+from tests.support import KEY_ID, StsProxy, require
 
 MFA = "arn:aws:iam::123456789012:mfa/user01"
 
@@ -306,3 +308,38 @@ def test_export_behaves_like_aws_vault(mission: Shellvault) -> None:
     ]
     process = json.loads(mission.ok("env", "--format", "process", "private_admin").stdout)
     assert process["Version"] == 1 and process["Expiration"].endswith("Z")
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "sh", "fish"])
+def test_env_output_evaluates_in_real_shells(mission: Shellvault, shell: str) -> None:
+    binary = require(shell)
+    expected = mission.env_json("private_admin", "-t", "123456")
+    text = mission.ok("env", "--format", shell, "private_admin").stdout
+    script = mission.root / f"load.{shell}"
+    script.write_text(text)
+    if shell == "fish":
+        program = f"source {script}; env"
+    else:
+        program = f'eval "$(cat {script})"; env'
+    result = subprocess.run(
+        [binary, "-c", program],
+        env={**mission.env, "AWS_PROFILE": "stale", "AWS_DEFAULT_PROFILE": "stale"},
+        capture_output=True, text=True, check=True,
+    )
+    assert result.stderr == ""
+    seen = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+    for name, value in expected.items():
+        assert seen.get(name) == value, name
+
+
+def test_the_aws_cli_uses_exported_credentials(mission: Shellvault, sts: StsProxy) -> None:
+    aws = require("/usr/bin/aws")
+    result = subprocess.run(
+        [sys.executable, "-m", "shellvault", "exec", "-t", "123456", "private_admin", "--",
+         aws, "sts", "get-caller-identity", "--endpoint-url", sts.upstream, "--output", "json"],
+        env=mission.env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+        start_new_session=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    arn = json.loads(result.stdout)["Arn"]
+    assert arn == "arn:aws:sts::123456789012:assumed-role/admins-assume/user01"
