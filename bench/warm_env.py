@@ -47,7 +47,10 @@ def timed(command: list[str], env: dict[str, str], report: Path) -> tuple[float,
     started = time.perf_counter()
     result = subprocess.run(
         [GNU_TIME, "-f", "%M", "-o", str(report), *command],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
         start_new_session=True,
     )
     elapsed = (time.perf_counter() - started) * 1000
@@ -66,12 +69,18 @@ def seed_peer_cache(home: Path, credentials: dict[str, str]) -> None:
     key = hashlib.sha1(json.dumps(args, sort_keys=True).encode()).hexdigest()
     cache = home / ".aws" / "cli" / "cache"
     cache.mkdir(parents=True, exist_ok=True)
-    (cache / f"{key}.json").write_text(json.dumps({"Credentials": {
-        "AccessKeyId": credentials["AWS_ACCESS_KEY_ID"],
-        "SecretAccessKey": credentials["AWS_SECRET_ACCESS_KEY"],
-        "SessionToken": credentials["AWS_SESSION_TOKEN"],
-        "Expiration": credentials["AWS_CREDENTIAL_EXPIRATION"],
-    }}))
+    (cache / f"{key}.json").write_text(
+        json.dumps(
+            {
+                "Credentials": {
+                    "AccessKeyId": credentials["AWS_ACCESS_KEY_ID"],
+                    "SecretAccessKey": credentials["AWS_SECRET_ACCESS_KEY"],
+                    "SessionToken": credentials["AWS_SESSION_TOKEN"],
+                    "Expiration": credentials["AWS_CREDENTIAL_EXPIRATION"],
+                }
+            }
+        )
+    )
     # The CLI resolves the source profile before it looks in its cache.
     (home / ".aws" / "credentials").write_text(
         f"[peer_source]\naws_access_key_id={KEY_ID}\naws_secret_access_key={SECRET}\n"
@@ -93,7 +102,9 @@ def clean_interpreter(folder: Path) -> str:
     python = target / "bin" / "python"
     purelib = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     repo = Path(__file__).resolve().parent.parent
     # pip compiles bytecode at install time; this checkout may have been run with
@@ -128,11 +139,20 @@ def main() -> int:
         env = clean_environment(Path(folder), proxy.url)
         home = Path(env["HOME"])
         Path(env["AWS_CONFIG_FILE"]).write_text(MISSION_CONFIG + PEER_CONFIG)
-        subprocess.run([*shellvault, "add", "private"], input=f"{KEY_ID}\n{SECRET}\n",
-                       env=env, check=True, capture_output=True, text=True)
+        subprocess.run(
+            [*shellvault, "add", "private"],
+            input=f"{KEY_ID}\n{SECRET}\n",
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         minted = subprocess.run(
             [*shellvault, "env", "--format", "json", "-t", "123456", "private_admin"],
-            env=env, check=True, capture_output=True, text=True,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
         )
         proxy.stop()  # from here on, only cache hits can succeed
         commands: dict[str, list[str]] = {
@@ -142,15 +162,20 @@ def main() -> int:
         if os.access(aws, os.X_OK):
             seed_peer_cache(home, json.loads(minted.stdout))
             commands["aws configure export-credentials (cache hit)"] = [
-                aws, "configure", "export-credentials", "--profile", "peer_admin",
-                "--format", "env",
+                aws,
+                "configure",
+                "export-credentials",
+                "--profile",
+                "peer_admin",
+                "--format",
+                "env",
             ]
         else:
             print(f"note: {aws} not found; no peer figure")
 
         report = Path(folder) / "rss"
         results: dict[str, list[tuple[float, int]]] = {name: [] for name in commands}
-        for name, command in commands.items():
+        for command in commands.values():
             timed(command, env, report)  # warm the OS caches once
         for _ in range(runs):
             for name, command in commands.items():

@@ -100,6 +100,23 @@ def _section_profile(section: str) -> str | None:
     return None
 
 
+def _parse_problem(exc: configparser.Error) -> str:
+    """Which line is wrong, in one line (configparser's own message spans several).
+
+    The line's text is left out: it may be a secret key pasted in by mistake.
+    """
+    if isinstance(exc, configparser.MissingSectionHeaderError):
+        return f"line {exc.lineno} comes before any [profile NAME] header; fix or remove it"
+    if isinstance(exc, configparser.ParsingError) and exc.errors:
+        return (
+            f"line {exc.errors[0][0]} is neither a [section] header nor a `key = value` line; "
+            "fix or remove it"
+        )
+    lineno = getattr(exc, "lineno", None)
+    where = f"line {lineno}: " if lineno else ""
+    return f"{where}{str(exc).splitlines()[0]}; fix that line"
+
+
 def load(path: str | os.PathLike[str] | None = None) -> AwsConfig:
     path = os.fspath(path) if path is not None else locations.aws_config_file()
     parser = configparser.RawConfigParser(strict=False, default_section="\0no-defaults")
@@ -108,12 +125,15 @@ def load(path: str | os.PathLike[str] | None = None) -> AwsConfig:
             parser.read_file(handle)
     except FileNotFoundError:
         return AwsConfig(path, {}, ())
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise ConfigError(f"cannot read AWS config {path}: {reason}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"AWS config {path} is not UTF-8 text; save it as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read AWS config {path}: {exc.strerror}; make it a readable file or set "
+            "AWS_CONFIG_FILE to one"
+        ) from None
     except configparser.Error as exc:
-        first = str(exc).splitlines()[0]
-        raise ConfigError(f"AWS config {path} is malformed ({first}); fix that line") from None
+        raise ConfigError(f"AWS config {path} is malformed: {_parse_problem(exc)}") from None
 
     raw: dict[str, dict[str, str]] = {}
     order: list[str] = []
@@ -136,7 +156,7 @@ def _with_includes(name: str, raw: dict[str, dict[str, str]], path: str) -> dict
     seen = [name]
     layers = [raw[name]]
     current = raw[name]
-    while (included := current.get("include_profile", "").strip()):
+    while included := current.get("include_profile", "").strip():
         if included in seen:
             loop = " -> ".join([*seen, included])
             raise ConfigError(f"include_profile loop in {path}: {loop}; break the loop")

@@ -9,7 +9,8 @@ pathlib alone costs ~3 ms of imports on a path that has ~30 ms in all.
 - Session cache (private, 0700): `$SHELLVAULT_CACHE_DIR`, else `$XDG_RUNTIME_DIR/shellvault` when
   that runtime folder is really ours (RAM-backed, per user, gone at logout), else the user cache
   folder. A shared `/tmp/runtime-UID` is never trusted without checking owner and mode.
-- Data (the non-secret index of stored keys, the file keystore): `${XDG_DATA_HOME:-~/.local/share}/shellvault`.
+- Data (the non-secret index of stored keys, the file keystore):
+  `${XDG_DATA_HOME:-~/.local/share}/shellvault`.
 """
 
 from __future__ import annotations

@@ -42,13 +42,18 @@ def _read_file() -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     except OSError as exc:
-        raise ConfigError(f"cannot read settings file {path}: {exc.strerror}") from None
+        raise ConfigError(
+            f"cannot read settings file {path}: {exc.strerror}; make it a readable file or "
+            "remove it"
+        ) from None
     import tomllib
 
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"settings file {path} is not valid TOML: {exc}; fix or remove it") from None
+        raise ConfigError(
+            f"settings file {path} is not valid TOML: {exc}; fix or remove it"
+        ) from None
     unknown = set(data) - KNOWN_KEYS
     if unknown:
         raise ConfigError(
@@ -68,9 +73,7 @@ def load() -> Settings:
     if "SHELLVAULT_SET_AWS_VAULT" in os.environ:
         set_aws_vault = _flag(os.environ["SHELLVAULT_SET_AWS_VAULT"])
     min_ttl_text = os.environ.get("AWS_MIN_TTL") or data.get("min_ttl")
-    min_ttl = (
-        parse_duration(str(min_ttl_text), "AWS_MIN_TTL") if min_ttl_text else DEFAULT_MIN_TTL
-    )
+    min_ttl = parse_duration(str(min_ttl_text), "AWS_MIN_TTL") if min_ttl_text else DEFAULT_MIN_TTL
     return Settings(
         backend=os.environ.get("SHELLVAULT_BACKEND") or data.get("backend"),
         file_dir=os.environ.get("SHELLVAULT_FILE_DIR") or data.get("file_dir"),

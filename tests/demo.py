@@ -59,9 +59,7 @@ def main() -> int:
         shellvault("add", "private", stdin=f"{KEY_ID}\n{SECRET}\n")
         shellvault("env", "--format", "bash", "-t", "123456", "private_admin")
         print(f"STS calls so far: {proxy.actions()}")
-        shellvault(
-            "exec", "private_admin", "--", sys.executable, "-c", WHOAMI, DEMO_STS=moto
-        )
+        shellvault("exec", "private_admin", "--", sys.executable, "-c", WHOAMI, DEMO_STS=moto)
         proxy.stop()
         print("\nSTS is now stopped: what follows is served from the cache.")
         shellvault("env", "--format", "fish", "private_admin")

@@ -80,8 +80,7 @@ def test_warm_cache_needs_no_sts(mission: Shellvault, sts: StsProxy) -> None:
 
 def test_second_role_with_same_mfa_device_needs_no_code(mission: Shellvault, sts: StsProxy) -> None:
     mission.write_config(
-        mission.config_path.read_text()
-        + "\n[profile private_readonly]\nsource_profile=private\n"
+        mission.config_path.read_text() + "\n[profile private_readonly]\nsource_profile=private\n"
         "role_arn=arn:aws:iam::123456789012:role/readonly\n"
         f"mfa_serial={MFA}\n"
     )
@@ -119,8 +118,7 @@ def test_long_role_duration_skips_the_session(mission: Shellvault, sts: StsProxy
 
 def test_role_chain_is_capped_at_one_hour_and_says_so(mission: Shellvault, sts: StsProxy) -> None:
     mission.write_config(
-        mission.config_path.read_text()
-        + "\n[profile deep]\nsource_profile=private_admin\n"
+        mission.config_path.read_text() + "\n[profile deep]\nsource_profile=private_admin\n"
         "role_arn=arn:aws:iam::210987654321:role/deep\nduration_seconds=7200\n"
     )
     result = mission.ok("env", "--format", "json", "-t", "123456", "deep")
@@ -143,7 +141,9 @@ def test_plain_profile_gets_a_one_hour_session(mission: Shellvault, sts: StsProx
     assert "AWS_REGION" not in env
 
 
-def test_no_session_plain_profile_exports_the_stored_key(mission: Shellvault, sts: StsProxy) -> None:
+def test_no_session_plain_profile_exports_the_stored_key(
+    mission: Shellvault, sts: StsProxy
+) -> None:
     env = mission.env_json("private", "-n")
     assert env["AWS_ACCESS_KEY_ID"] == KEY_ID
     assert env["AWS_SESSION_TOKEN"] is None and env["SHELLVAULT_EXPIRES"] is None
@@ -215,8 +215,19 @@ def test_exec_replaces_the_process(mission: Shellvault) -> None:
         "print(json.dumps({'pid': os.getpid(), 'env': {k: v for k, v in os.environ.items() "
         "if k.startswith(('AWS_', 'SHELLVAULT_'))}}))"
     )
-    command = [sys.executable, "-m", "shellvault", "exec", "-t", "123456", "private_admin",
-               "--", sys.executable, "-c", script]
+    command = [
+        sys.executable,
+        "-m",
+        "shellvault",
+        "exec",
+        "-t",
+        "123456",
+        "private_admin",
+        "--",
+        sys.executable,
+        "-c",
+        script,
+    ]
     process = subprocess.Popen(
         command,
         env={**mission.env, "AWS_PROFILE": "stale", "AWS_SDK_LOAD_CONFIG": "1"},
@@ -237,7 +248,12 @@ def test_exec_replaces_the_process(mission: Shellvault) -> None:
 
 def test_exec_inside_another_profile_says_what_it_replaces(mission: Shellvault) -> None:
     result = mission.ok(
-        "exec", "-t", "123456", "private_admin", "--", "true",
+        "exec",
+        "-t",
+        "123456",
+        "private_admin",
+        "--",
+        "true",
         env={"SHELLVAULT_PROFILE": "private", "AWS_VAULT": "private"},
     )
     assert "replaces active profile private" in result.stderr
@@ -245,9 +261,14 @@ def test_exec_inside_another_profile_says_what_it_replaces(mission: Shellvault) 
 
 def test_ambient_credentials_are_never_a_source(mission: Shellvault, sts: StsProxy) -> None:
     mission.env_json(
-        "private_admin", "-t", "123456",
-        env={"AWS_ACCESS_KEY_ID": "AKIAAMBIENTAMBIENT00", "AWS_SECRET_ACCESS_KEY": "x" * 40,
-             "AWS_PROFILE": "does-not-exist"},
+        "private_admin",
+        "-t",
+        "123456",
+        env={
+            "AWS_ACCESS_KEY_ID": "AKIAAMBIENTAMBIENT00",
+            "AWS_SECRET_ACCESS_KEY": "x" * 40,
+            "AWS_PROFILE": "does-not-exist",
+        },
     )
     assert sts.actions() == ["GetSessionToken", "AssumeRole"]
 
@@ -262,8 +283,12 @@ def test_add_appends_the_profile_keeping_comments(sv: Shellvault) -> None:
 
 
 def test_add_from_environment_and_remove_drop_sessions(sv: Shellvault, sts: StsProxy) -> None:
-    sv.ok("add", "--env", "private", env={"AWS_ACCESS_KEY_ID": KEY_ID,
-                                          "AWS_SECRET_ACCESS_KEY": "s" * 40})
+    sv.ok(
+        "add",
+        "--env",
+        "private",
+        env={"AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": "s" * 40},
+    )
     sv.env_json("private")
     assert list(sv.cache_dir.glob("*.json"))
     sv.add_key("private")  # a new key: sessions of the old one must go
@@ -272,8 +297,16 @@ def test_add_from_environment_and_remove_drop_sessions(sv: Shellvault, sts: StsP
     sv.ok("remove", "--force", "private")
     assert not list(sv.cache_dir.glob("*.json"))
     listing = json.loads(sv.ok("list", "--json").stdout)
-    assert listing == [{"profile": "private", "key_stored": False, "source_profile": None,
-                        "role_arn": None, "region": None, "sessions": []}]
+    assert listing == [
+        {
+            "profile": "private",
+            "key_stored": False,
+            "source_profile": None,
+            "role_arn": None,
+            "region": None,
+            "sessions": [],
+        }
+    ]
 
 
 def test_remove_without_terminal_asks_for_force(mission: Shellvault) -> None:
@@ -303,8 +336,12 @@ def test_export_behaves_like_aws_vault(mission: Shellvault) -> None:
     mission.env_json("private_admin", "-t", "123456")
     lines = mission.ok("export", "private_admin").stdout.splitlines()
     assert [line.split("=", 1)[0] for line in lines] == [
-        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-        "AWS_CREDENTIAL_EXPIRATION", "AWS_REGION", "AWS_DEFAULT_REGION",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_CREDENTIAL_EXPIRATION",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
     ]
     process = json.loads(mission.ok("env", "--format", "process", "private_admin").stdout)
     assert process["Version"] == 1 and process["Expiration"].endswith("Z")
@@ -317,14 +354,13 @@ def test_env_output_evaluates_in_real_shells(mission: Shellvault, shell: str) ->
     text = mission.ok("env", "--format", shell, "private_admin").stdout
     script = mission.root / f"load.{shell}"
     script.write_text(text)
-    if shell == "fish":
-        program = f"source {script}; env"
-    else:
-        program = f'eval "$(cat {script})"; env'
+    program = f"source {script}; env" if shell == "fish" else f'eval "$(cat {script})"; env'
     result = subprocess.run(
         [binary, "-c", program],
         env={**mission.env, "AWS_PROFILE": "stale", "AWS_DEFAULT_PROFILE": "stale"},
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert result.stderr == ""
     seen = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
@@ -335,10 +371,29 @@ def test_env_output_evaluates_in_real_shells(mission: Shellvault, shell: str) ->
 def test_the_aws_cli_uses_exported_credentials(mission: Shellvault, sts: StsProxy) -> None:
     aws = require("/usr/bin/aws")
     result = subprocess.run(
-        [sys.executable, "-m", "shellvault", "exec", "-t", "123456", "private_admin", "--",
-         aws, "sts", "get-caller-identity", "--endpoint-url", sts.upstream, "--output", "json"],
-        env=mission.env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
-        start_new_session=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "shellvault",
+            "exec",
+            "-t",
+            "123456",
+            "private_admin",
+            "--",
+            aws,
+            "sts",
+            "get-caller-identity",
+            "--endpoint-url",
+            sts.upstream,
+            "--output",
+            "json",
+        ],
+        env=mission.env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     arn = json.loads(result.stdout)["Arn"]

@@ -45,15 +45,24 @@ def make(tmp_path: Path, name: str, text: str = MISSION, **options: object) -> C
 
 @pytest.fixture(autouse=True)
 def _no_ttl_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("AWS_ASSUME_ROLE_TTL", "AWS_SESSION_TOKEN_TTL", "AWS_CHAINED_SESSION_TOKEN_TTL",
-                 "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STS"):
+    for name in (
+        "AWS_ASSUME_ROLE_TTL",
+        "AWS_SESSION_TOKEN_TTL",
+        "AWS_CHAINED_SESSION_TOKEN_TTL",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_STS",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
 def test_mfa_on_the_role_only_still_makes_one_mfa_session(tmp_path: Path) -> None:
     p = make(tmp_path, "private_admin")
     assert p.session is not None
-    assert (p.session.mfa_serial, p.session.duration, p.session.feeds_roles) == (MFA, 8 * 3600, True)
+    assert (p.session.mfa_serial, p.session.duration, p.session.feeds_roles) == (
+        MFA,
+        8 * 3600,
+        True,
+    )
     (role,) = p.roles
     assert role.mfa_serial is None  # the session carries the MFA already
     assert role.duration == 3600 and role.capped_from is None
@@ -74,14 +83,18 @@ def test_role_with_another_mfa_device_sends_its_own_code(tmp_path: Path) -> None
     assert p.roles[0].mfa_serial == MFA
 
 
-def test_long_single_role_skips_the_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_long_single_role_skips_the_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("AWS_ASSUME_ROLE_TTL", "12h")
     p = make(tmp_path, "private_admin")
     assert p.session is None
     assert p.roles[0].mfa_serial == MFA and p.roles[0].duration == 12 * 3600
 
 
-def test_duration_flag_beats_profile_and_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_duration_flag_beats_profile_and_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("AWS_ASSUME_ROLE_TTL", "12h")
     text = MISSION.replace("region=ap-northeast-1", "region=ap-northeast-1\nduration_seconds=7200")
     assert make(tmp_path, "private_admin", text).roles[0].duration == 7200
@@ -128,7 +141,9 @@ def test_cache_keys_follow_what_they_depend_on(tmp_path: Path) -> None:
     assert make(tmp_path, "private_admin", region="us-west-2").final_cache_key != base
 
 
-def test_endpoint_follows_botocore_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_endpoint_follows_botocore_precedence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     text = MISSION.replace("region=ap-northeast-1", "region=ap-northeast-1\nendpoint_url=http://p")
     assert make(tmp_path, "private_admin", text).roles[0].sts.endpoint_url == "http://p"
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://general")
@@ -155,15 +170,25 @@ def test_session_tags_and_options(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "name", "words"),
     [
-        ("[profile a]\nsource_profile=b\nrole_arn=r\n[profile b]\nsource_profile=a\nrole_arn=r\n",
-         "a", ["loop", "a -> b -> a"]),
+        (
+            "[profile a]\nsource_profile=b\nrole_arn=r\n"
+            "[profile b]\nsource_profile=a\nrole_arn=r\n",
+            "a",
+            ["loop", "a -> b -> a"],
+        ),
         ("[profile a]\nsource_profile=ghost\nrole_arn=r\n", "a", ["ghost", "a"]),
         ("[profile a]\nrole_arn=r\n", "a", ["a", "source_profile"]),
         ("", "nobody", ["nobody", "not in"]),
-        ("[profile a]\ninclude_profile=b\n[profile b]\ninclude_profile=a\n", "a", ["include_profile loop"]),
+        (
+            "[profile a]\ninclude_profile=b\n[profile b]\ninclude_profile=a\n",
+            "a",
+            ["include_profile loop"],
+        ),
     ],
 )
-def test_bad_chains_name_the_profiles(tmp_path: Path, text: str, name: str, words: list[str]) -> None:
+def test_bad_chains_name_the_profiles(
+    tmp_path: Path, text: str, name: str, words: list[str]
+) -> None:
     with pytest.raises(ConfigError) as caught:
         make(tmp_path, name, text)
     for word in words:
@@ -171,8 +196,10 @@ def test_bad_chains_name_the_profiles(tmp_path: Path, text: str, name: str, word
 
 
 def test_include_profile_and_alias(tmp_path: Path) -> None:
-    text = MISSION + "\n[profile base]\nregion=eu-central-1\n[profile inc]\ninclude_profile=base\n" \
+    text = (
+        MISSION + "\n[profile base]\nregion=eu-central-1\n[profile inc]\ninclude_profile=base\n"
         "source_profile=private_admin\n"
+    )
     p = make(tmp_path, "inc", text)
     # `inc` has no role: it is an alias of private_admin, with its own (included) region.
     assert [r.profile for r in p.roles] == ["private_admin"] and p.region == "eu-central-1"

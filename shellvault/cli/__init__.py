@@ -15,6 +15,7 @@ from shellvault import __version__
 from shellvault.cli import add, clear, env, export, remove
 from shellvault.cli import exec as exec_command
 from shellvault.cli import list as list_command
+from shellvault.cli.parser import Parser
 from shellvault.errors import ShellvaultError
 
 COMMANDS = (add, remove, list_command, exec_command, env, export, clear)
@@ -22,7 +23,7 @@ COMMANDS = (add, remove, list_command, exec_command, env, export, clear)
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The parser; given argv naming one command, only that command's (it runs on every prompt)."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="shellvault",
         description="AWS keys in the OS keystore; short-lived STS sessions in your shell.",
     )
@@ -51,7 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = args.run(args)
         return result
     except ShellvaultError as exc:
-        print(f"shellvault: {exc.message}", file=sys.stderr)
+        # One line even when the message quotes a line break (a profile name given as argument).
+        print(f"shellvault: {' '.join(exc.message.splitlines())}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("shellvault: interrupted", file=sys.stderr)

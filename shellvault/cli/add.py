@@ -12,7 +12,6 @@ from shellvault.cli.common import validate_profile_name
 from shellvault.credentials import Credentials
 from shellvault.errors import ShellvaultError
 
-
 NAMES = ("add",)
 
 
@@ -52,17 +51,24 @@ def read_key(from_env: bool) -> tuple[str, str]:
 def run(args: argparse.Namespace) -> int:
     profile = validate_profile_name(args.profile)
     app = App()
-    if profile in app.config and app.config.profile(profile).source_profile:
+    source = app.config.profile(profile).source_profile if profile in app.config else None
+    if source:
         raise ShellvaultError(
-            f"profile {profile} has source_profile in {app.config.path}; store the key under "
-            "the source profile instead"
+            f"profile {profile} has source_profile = {source} in {app.config.path}; store the "
+            f"key under the source profile instead: `shellvault add {source}`"
         )
     key_id, secret = (part.strip() for part in read_key(args.env))
     if not key_id or not secret:
-        where = "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" if args.env else "input"
-        raise ShellvaultError(f"profile {profile}: no access key ID and secret in {where}")
+        fix = (
+            "set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            if args.env
+            else "give the access key ID and the secret as two lines"
+        )
+        raise ShellvaultError(f"profile {profile}: no access key ID and secret; {fix}")
     if any(c.isspace() for c in key_id + secret):
-        raise ShellvaultError(f"profile {profile}: the access key ID or secret contains spaces")
+        raise ShellvaultError(
+            f"profile {profile}: the access key ID or secret contains spaces; copy them again"
+        )
     app.keystore.set_key(profile, Credentials(key_id, secret))
     # Sessions minted from the old key must not outlive it.
     app.drop_sessions(source=profile)

@@ -7,7 +7,6 @@ import sys
 
 from shellvault.app import App
 
-
 NAMES = ("clear",)
 
 

@@ -45,7 +45,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def detect_format() -> str:
-    """The calling shell's format, via shellingham; `sh` when unsure (every POSIX shell reads it)."""
+    """The calling shell's format, via shellingham; `sh` when unsure (any POSIX shell reads it)."""
     try:
         import shellingham
 

@@ -8,9 +8,9 @@ import sys
 
 from shellvault.app import App
 from shellvault.cli.common import add_mint_flags, mint_options
+from shellvault.cli.parser import Parser
 from shellvault.errors import ShellvaultError
 from shellvault.output.changes import changes_for
-
 
 NAMES = ("exec",)
 
@@ -34,7 +34,7 @@ def split_command(args: argparse.Namespace) -> list[str]:
         cut = command.index("--")
         flags, command = command[:cut], command[cut + 1 :]
         if flags:
-            late = argparse.ArgumentParser(prog="shellvault exec", add_help=False)
+            late = Parser(prog="shellvault exec", add_help=False)
             add_mint_flags(late)
             late.parse_args(flags, namespace=args)
     return command
@@ -50,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
     active = os.environ.get("SHELLVAULT_PROFILE") or os.environ.get("AWS_VAULT")
     if active and active != args.profile:
         # aws-vault refuses here; switching profiles is a normal thing to do.
-        print(f"shellvault: profile {args.profile} replaces active profile {active}", file=sys.stderr)
+        print(
+            f"shellvault: profile {args.profile} replaces active profile {active}", file=sys.stderr
+        )
     environment = changes.apply(os.environ)
     sys.stdout.flush()
     sys.stderr.flush()

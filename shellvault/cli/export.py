@@ -1,4 +1,4 @@
-"""`shellvault export PROFILE --format env|export-env|json|ini`: aws-vault's `export`, for scripts."""
+"""`shellvault export PROFILE --format env|export-env|json|ini`: aws-vault's `export`."""
 
 from __future__ import annotations
 

@@ -15,7 +15,6 @@ from typing import Any
 from shellvault.app import App
 from shellvault.credentials import format_time_left, rfc3339
 
-
 NAMES = ("list", "ls")
 
 
@@ -49,7 +48,12 @@ def collect(app: App, now: float) -> list[dict[str, Any]]:
         note(entry.profile, entry.kind, "cache", entry.expires)
     for meta in stored.sessions.values():
         expires = meta.get("expires")
-        note(str(meta.get("profile")), "session-token", "keystore", expires if isinstance(expires, int) else None)
+        note(
+            str(meta.get("profile")),
+            "session-token",
+            "keystore",
+            expires if isinstance(expires, int) else None,
+        )
 
     names = list(app.config)
     names += sorted(p for p in stored.keys | set(sessions) if p not in app.config)

@@ -9,7 +9,6 @@ import sys
 from shellvault.app import App
 from shellvault.errors import ShellvaultError
 
-
 NAMES = ("remove",)
 
 

@@ -14,6 +14,7 @@ Entries:
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -50,15 +51,19 @@ def default_backend_name() -> str:
     return "secret-service"
 
 
-def load_backend(name: str, file_dir: str | None = None) -> Any:
+def backend_spec(name: str) -> str:
+    """The `module:Class` of backend `name`; an unknown name is an error."""
     try:
-        spec = BACKENDS[name]
+        return BACKENDS[name]
     except KeyError:
         raise KeystoreError(
             f"unknown keystore backend {name!r} (SHELLVAULT_BACKEND); "
             f"choose one of {', '.join(BACKENDS)}"
         ) from None
-    module_name, _, class_name = spec.partition(":")
+
+
+def load_backend(name: str, file_dir: str | None = None) -> Any:
+    module_name, _, class_name = backend_spec(name).partition(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -76,6 +81,9 @@ def load_backend(name: str, file_dir: str | None = None) -> Any:
 class Keystore:
     def __init__(self, backend_name: str | None = None, file_dir: str | None = None) -> None:
         self.backend_name = backend_name or default_backend_name()
+        # Checked now, not when the backend loads: a warm cache hit never loads it, and a mistyped
+        # name must not seem to work until the cached sessions run out.
+        backend_spec(self.backend_name)
         self._file_dir = file_dir
         self._backend: Any = None
         self.index = KeyIndex(os.path.join(locations.data_dir(), f"index-{self.backend_name}.json"))
@@ -100,20 +108,36 @@ class Keystore:
                 f"{self.backend_name} keystore is locked ({detail}) while {what}; unlock it "
                 "and retry"
             ) from None
+        except (keyring.errors.InitError, keyring.errors.NoKeyringError) as exc:
+            raise self._unavailable(what, str(exc)) from None
         except keyring.errors.KeyringError as exc:
             # Our file backend's WrongPassphrase and TamperedStore carry complete messages.
             text = str(exc) or type(exc).__name__
-            raise KeystoreError(f"{self.backend_name} keystore failed while {what}: {text}") from None
-        except Exception as exc:  # D-Bus and OS errors from backends; never show a traceback
-            text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            hint = (
-                "; on a headless machine use SHELLVAULT_BACKEND=file"
-                if self.backend_name in ("secret-service", "kwallet")
-                else ""
-            )
             raise KeystoreError(
-                f"{self.backend_name} keystore is unavailable while {what}: {text}{hint}"
+                f"{self.backend_name} keystore failed while {what}: {text}"
             ) from None
+        except OSError as exc:
+            # D-Bus backends connect a socket first: a stale or empty bus address lands here.
+            reason = exc.strerror or str(exc) or type(exc).__name__
+            if self.backend_name in ("secret-service", "kwallet"):
+                bus = os.environ.get("DBUS_SESSION_BUS_ADDRESS") or "unset"
+                reason = (
+                    f"cannot reach the D-Bus session bus (DBUS_SESSION_BUS_ADDRESS={bus}): {reason}"
+                )
+            raise self._unavailable(what, reason) from None
+        except Exception as exc:  # other backend errors (D-Bus, parsing); never a traceback
+            raise self._unavailable(what, str(exc) or type(exc).__name__) from None
+
+    def _unavailable(self, what: str, reason: str) -> KeystoreError:
+        reason = " ".join(reason.split()).rstrip(".")
+        hint = (
+            "; on a headless machine use SHELLVAULT_BACKEND=file"
+            if self.backend_name in ("secret-service", "kwallet")
+            else ""
+        )
+        return KeystoreError(
+            f"{self.backend_name} keystore is unavailable while {what}: {reason}{hint}"
+        )
 
     # Long-term keys ------------------------------------------------------------------------
 
@@ -193,10 +217,8 @@ class Keystore:
         import keyring.errors
 
         def delete() -> None:
-            try:
+            with contextlib.suppress(keyring.errors.PasswordDeleteError):
                 self.backend.delete_password(SESSION_SERVICE, key)
-            except keyring.errors.PasswordDeleteError:
-                pass
 
         self._call("removing a cached MFA session", delete)
         with self.index.update() as index:

@@ -29,11 +29,13 @@ class ProcessPrompt:
             )
         except subprocess.TimeoutExpired:
             raise MfaError(
-                f"profile {profile}: mfa_process did not answer within {TIMEOUT_SECONDS}s"
+                f"profile {profile}: mfa_process {self.command!r} did not answer within "
+                f"{TIMEOUT_SECONDS}s"
             ) from None
         if result.returncode != 0:
+            # Named, because it may be set on any profile of the chain, not just on `profile`.
             raise MfaError(
-                f"profile {profile}: mfa_process exited with status {result.returncode}; "
-                "check the command in the profile"
+                f"profile {profile}: mfa_process {self.command!r} exited with status "
+                f"{result.returncode}; fix that command in the AWS config"
             )
         return result.stdout.decode(errors="replace").strip()

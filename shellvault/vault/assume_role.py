@@ -13,10 +13,11 @@ from shellvault.vault.plan import RoleStep
 class AssumeRole:
     """AssumeRole for one role profile, from the credentials its source provider gives."""
 
-    def __init__(self, source: Provider, step: RoleStep, mfa: MfaCodes) -> None:
+    def __init__(self, source: Provider, step: RoleStep, mfa: MfaCodes, root: str) -> None:
         self.source = source
         self.step = step
         self.mfa = mfa
+        self.root = root  # the profile whose stored key the chain starts from
 
     def retrieve(self) -> Credentials:
         step = self.step
@@ -48,6 +49,10 @@ class AssumeRole:
             params["SerialNumber"] = step.mfa_serial
             params["TokenCode"] = self.mfa.code_for(step.mfa_serial, step.profile)
         answer = sts.call(
-            "AssumeRole", step.profile, step.sts, lambda: client.assume_role(**params)
+            "AssumeRole",
+            step.profile,
+            step.sts,
+            lambda: client.assume_role(**params),
+            key_owner=None if source.is_temporary else self.root,
         )
         return Credentials.from_sts(answer["Credentials"])

@@ -28,10 +28,12 @@ def build(
             store = KeystoreStore(keystore, cache, step.profile)
         else:
             store = FileStore(cache, step.profile, plan.root, "session-token")
-        provider = Cached(SessionToken(provider, step, mfa), store, step.cache_key, min_ttl, step.profile)
+        provider = Cached(
+            SessionToken(provider, step, mfa), store, step.cache_key, min_ttl, step.profile
+        )
     for role in plan.roles:
         provider = Cached(
-            AssumeRole(provider, role, mfa),
+            AssumeRole(provider, role, mfa, plan.root),
             FileStore(cache, role.profile, plan.root, "assume-role"),
             role.cache_key,
             min_ttl,

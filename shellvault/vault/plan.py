@@ -202,12 +202,12 @@ def plan(
     parent_key = f"root:{root.name}"
     if use_session:
         if role_profiles:
-            duration = env_duration("AWS_CHAINED_SESSION_TOKEN_TTL") or DEFAULT_CHAINED_SESSION_TOKEN
+            duration = (
+                env_duration("AWS_CHAINED_SESSION_TOKEN_TTL") or DEFAULT_CHAINED_SESSION_TOKEN
+            )
         else:
             duration = (
-                options.duration
-                or env_duration("AWS_SESSION_TOKEN_TTL")
-                or DEFAULT_SESSION_TOKEN
+                options.duration or env_duration("AWS_SESSION_TOKEN_TTL") or DEFAULT_SESSION_TOKEN
             )
         session_step = SessionStep(
             profile=root.name,

@@ -26,5 +26,6 @@ class SessionToken:
             self.step.profile,
             self.step.sts,
             lambda: client.get_session_token(**params),
+            key_owner=self.step.profile,  # always signed with the root's long-term key
         )
         return Credentials.from_sts(answer["Credentials"])

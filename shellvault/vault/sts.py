@@ -55,8 +55,18 @@ def client(credentials: Credentials, target: StsTarget) -> Any:
     )
 
 
-def call(operation: str, profile: str, target: StsTarget, request: Callable[[], _T]) -> _T:
-    """Run one STS request; every failure becomes one line naming the profile and a next step."""
+def call(
+    operation: str,
+    profile: str,
+    target: StsTarget,
+    request: Callable[[], _T],
+    key_owner: str | None = None,
+) -> _T:
+    """Run one STS request; every failure becomes one line naming the profile and a next step.
+
+    `key_owner` is the profile whose stored long-term key signs the request; None when cached
+    temporary credentials sign it. A rejected signature needs a different fix in each case.
+    """
     import botocore.exceptions
 
     where = target.endpoint_url or f"STS ({target.region or 'us-east-1'})"
@@ -69,7 +79,17 @@ def call(operation: str, profile: str, target: StsTarget, request: Callable[[], 
         message = (error.get("Message") or "").splitlines()[0] if error.get("Message") else ""
         hint = "check the profile's role_arn, MFA serial and code, and the key's permissions"
         if code in ("ExpiredToken", "InvalidClientTokenId", "SignatureDoesNotMatch"):
-            hint = f"the stored key may be wrong or revoked; run `shellvault add` for its profile"
+            if key_owner is not None:
+                hint = (
+                    "the stored key may be wrong or revoked; store it again with "
+                    f"`shellvault add {key_owner}`"
+                )
+            else:
+                # A new key would not help: the cached session it was assumed from is bad.
+                hint = (
+                    "the cached session it was made from was rejected; run "
+                    f"`shellvault clear {profile}` and retry"
+                )
         raise StsError(
             f"STS refused {operation} for profile {profile}: {code}: {message}; {hint}"
         ) from None
@@ -86,6 +106,8 @@ def call(operation: str, profile: str, target: StsTarget, request: Callable[[], 
         ) from None
     except botocore.exceptions.ParamValidationError as exc:
         first = str(exc).splitlines()[0]
-        raise StsError(f"{operation} for profile {profile} has invalid parameters: {first}") from None
+        raise StsError(
+            f"{operation} for profile {profile} has invalid parameters: {first}"
+        ) from None
     except botocore.exceptions.BotoCoreError as exc:
         raise StsError(f"{operation} for profile {profile} failed: {exc}") from None
