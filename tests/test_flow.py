@@ -398,3 +398,15 @@ def test_the_aws_cli_uses_exported_credentials(mission: Shellvault, sts: StsProx
     assert result.returncode == 0, result.stderr
     arn = json.loads(result.stdout)["Arn"]
     assert arn == "arn:aws:sts::123456789012:assumed-role/admins-assume/user01"
+
+
+def test_credential_process_calling_shellvault_never_recurses(sv: Shellvault) -> None:
+    sv.write_config(
+        f"[profile loop]\ncredential_process = {sys.executable} -m shellvault env "
+        "--format process loop\n"
+    )
+    started = time.monotonic()
+    result = sv.run("env", "--format", "process", "loop", timeout=30)
+    assert result.returncode != 0 and result.stdout == ""
+    assert "profile loop has no key" in result.stderr
+    assert time.monotonic() - started < 10
