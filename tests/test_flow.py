@@ -410,3 +410,13 @@ def test_credential_process_calling_shellvault_never_recurses(sv: Shellvault) ->
     assert result.returncode != 0 and result.stdout == ""
     assert "profile loop has no key" in result.stderr
     assert time.monotonic() - started < 10
+
+
+def test_list_for_launchers(mission: Shellvault) -> None:
+    mission.env_json("private_admin", "-t", "123456")
+    assert mission.ok("list", "--format", "lines").stdout == "private\nprivate_admin\n"
+    items = json.loads(mission.ok("list", "--format", "alfred").stdout)["items"]
+    assert [i["arg"] for i in items] == ["private", "private_admin"]
+    admin = items[1]
+    assert admin["title"] == admin["autocomplete"] == "private_admin"
+    assert "admins-assume" in admin["subtitle"] and "left" in admin["subtitle"]

@@ -20,7 +20,12 @@ NAMES = ("list", "ls")
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser("list", aliases=["ls"], help="list profiles, keys and sessions")
-    parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.add_argument(
+        "--format",
+        choices=("table", "json", "lines", "alfred"),
+        default="table",
+        help="lines: one profile name per line (fzf, rofi, dmenu); alfred: Script Filter JSON",
+    )
     parser.add_argument(
         "--json", action="store_const", const="json", dest="format", help="same as --format json"
     )
@@ -91,11 +96,38 @@ def render_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_alfred(rows: list[dict[str, Any]]) -> str:
+    """Alfred Script Filter JSON: one item per profile, `arg` being the profile name."""
+    items = []
+    for row in rows:
+        details = [row["role_arn"] or ("stored key" if row["key_stored"] else "")]
+        if row["sessions"]:
+            details.append(f"session {format_time_left(row['sessions'][-1]['seconds_left'])} left")
+        items.append(
+            {
+                "uid": row["profile"],
+                "title": row["profile"],
+                "subtitle": " · ".join(d for d in details if d),
+                "arg": row["profile"],
+                "autocomplete": row["profile"],
+            }
+        )
+    return json.dumps({"items": items}, indent=2) + "\n"
+
+
 def run(args: argparse.Namespace) -> int:
     app = App()
+    if args.format == "lines":
+        # Names only, for pickers and shell completion: no cache or index reads needed.
+        names = list(app.config)
+        names += sorted(p for p in app.keystore.index.read().keys if p not in app.config)
+        sys.stdout.write("".join(f"{name}\n" for name in names))
+        return 0
     rows = collect(app, time.time())
     if args.format == "json":
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+    elif args.format == "alfred":
+        sys.stdout.write(render_alfred(rows))
     else:
         sys.stdout.write(render_table(rows))
     return 0
