@@ -420,3 +420,29 @@ def test_list_for_launchers(mission: Shellvault) -> None:
     admin = items[1]
     assert admin["title"] == admin["autocomplete"] == "private_admin"
     assert "admins-assume" in admin["subtitle"] and "left" in admin["subtitle"]
+
+
+def test_warm_path_imports_neither_boto3_nor_keyring(mission: Shellvault) -> None:
+    mission.env_json("private_admin", "-t", "123456")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-m",
+            "shellvault",
+            "env",
+            "--format",
+            "bash",
+            "private_admin",
+        ],
+        env={**mission.env, "SHELLVAULT_BACKEND": "secret-service"},  # any keystore use fails
+        capture_output=True,
+        text=True,
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, result.stderr[-500:]
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if "|" in line}
+    heavy = {"boto3", "botocore", "keyring", "cryptography", "platformdirs", "shellingham"}
+    assert not heavy & imported
