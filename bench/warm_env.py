@@ -28,14 +28,13 @@ from tests.support import KEY_ID, MISSION_CONFIG, SECRET, StsProxy, clean_enviro
 
 GNU_TIME = "/usr/bin/time"  # Debian package `time`
 
-PEER_CONFIG = """
-[profile peer_admin]
-source_profile=peer_source
-role_arn=arn:aws:iam::123456789012:role/admins-assume
-role_session_name=user01
-mfa_serial=arn:aws:iam::123456789012:mfa/user01
-region=ap-northeast-1
-"""
+# The same role as the mission's `private_admin`, under names the AWS CLI resolves itself (its
+# source profile has a key in ~/.aws/credentials, which only this throwaway home contains).
+PEER_CONFIG = (
+    MISSION_CONFIG[MISSION_CONFIG.index("[profile private_admin]") :]
+    .replace("[profile private_admin]", "[profile peer_admin]")
+    .replace("source_profile=private", "source_profile=peer_source")
+)
 
 
 def timed(command: list[str], env: dict[str, str], report: Path) -> tuple[float, int]:
@@ -138,7 +137,7 @@ def main() -> int:
         proxy = StsProxy(url).start()
         env = clean_environment(Path(folder), proxy.url)
         home = Path(env["HOME"])
-        Path(env["AWS_CONFIG_FILE"]).write_text(MISSION_CONFIG + PEER_CONFIG)
+        Path(env["AWS_CONFIG_FILE"]).write_text(MISSION_CONFIG + "\n" + PEER_CONFIG)
         subprocess.run(
             [*shellvault, "add", "private"],
             input=f"{KEY_ID}\n{SECRET}\n",
