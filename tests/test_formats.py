@@ -360,7 +360,8 @@ def test_powershell_literals() -> None:
 
 
 def dotenv_read(text: str) -> dict[str, str | None]:
-    dotenv = pytest.importorskip("dotenv")
+    import dotenv
+
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / ".env"
         path.write_bytes(text.encode())
@@ -562,6 +563,7 @@ def test_module_stays_light() -> None:
 
 def test_dotenv_reader_stream_matches_file() -> None:
     """Sanity for the helper: reading from a stream gives the same answer on plain values."""
-    dotenv = pytest.importorskip("dotenv")
+    import dotenv
+
     text = render(EnvChanges({"A": "1", "B": "x y"}), "dotenv")
     assert dict(dotenv.dotenv_values(stream=io.StringIO(text))) == dotenv_read(text)
