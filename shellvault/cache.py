@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import stat
+import time
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -124,6 +125,14 @@ class SessionCache:
         data = json.dumps(entry.to_json()).encode()
         self._dir()
         write_private_file(self._path(key), data)
+        self.prune()
+
+    def prune(self) -> None:
+        """Delete expired entries: a config edit leaves its old entries behind under old keys."""
+        now = time.time()
+        for key, old in list(self.entries()):
+            if old.expires is not None and old.expires < now:
+                self.delete(key)
 
     def delete(self, key: str) -> bool:
         try:

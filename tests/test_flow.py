@@ -446,3 +446,17 @@ def test_warm_path_imports_neither_boto3_nor_keyring(mission: Shellvault) -> Non
     imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if "|" in line}
     heavy = {"boto3", "botocore", "keyring", "cryptography", "platformdirs", "shellingham"}
     assert not heavy & imported
+
+
+def test_expired_entries_are_pruned_on_the_next_mint(mission: Shellvault) -> None:
+    mission.env_json("private_admin", "-t", "123456")
+    (entry,) = mission.cache_dir.glob("*.json")
+    stale = json.loads(entry.read_text())
+    stale["credentials"]["Expires"] = int(time.time()) - 60
+    old = mission.cache_dir / ("0" * 40 + ".json")
+    old.write_text(json.dumps(stale))
+    mission.ok("clear", "private_admin")
+    old.write_text(json.dumps(stale))
+    mission.env_json("private_admin", "-t", "234567")
+    assert not old.exists()
+    assert len(list(mission.cache_dir.glob("*.json"))) == 1

@@ -19,6 +19,7 @@ import importlib
 import json
 import os
 import sys
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -212,6 +213,16 @@ class Keystore:
         )
         with self.index.update() as index:
             index.sessions[key] = {"profile": profile, "expires": credentials.expires}
+            # Sessions whose chain changed (a config edit gives a new key) would otherwise stay
+            # in the keystore forever; drop the expired ones while the keystore is open anyway.
+            now = time.time()
+            expired = [
+                k
+                for k, meta in index.sessions.items()
+                if isinstance(expires := meta.get("expires"), int) and expires < now
+            ]
+        for old in expired:
+            self.delete_session(old)
 
     def delete_session(self, key: str) -> None:
         import keyring.errors
