@@ -74,9 +74,16 @@ class App:
             return profiles is None or profile in profiles
 
         dropped = 0
+        dropped_keys: set[str] = set()
         for key, entry in list(self.cache.entries()):
             if wanted(entry.profile, entry.source) and self.cache.delete(key):
                 dropped += 1
+                dropped_keys.add(key)
+        # direnv's fast-path files hold copies of those credentials: they go with them.
+        from shellvault.direnv import drop_rendered
+
+        everything = profiles is None and source is None
+        drop_rendered(self.cache.directory, None if everything else dropped_keys)
         for key, meta in self.keystore.sessions().items():
             # Keystore sessions are GetSessionToken sessions: their profile is their root.
             owner = str(meta.get("profile"))

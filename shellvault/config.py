@@ -199,3 +199,40 @@ def append_profile_section(path: str | os.PathLike[str], name: str) -> bool:
         handle.flush()
         os.fsync(handle.fileno())
     return True
+
+
+def append_process_profile(
+    path: str | os.PathLike[str], name: str, command: str, region: str | None
+) -> bool:
+    """Add `[profile NAME]` with `credential_process = COMMAND` (and `region`), as text.
+
+    Returns False when NAME already has a section: credential_process must never join a
+    section that may hold `role_arn` or `source_profile` (botocore would assume the role itself
+    and ignore the line) or keys (which botocore would use first). The block is appended in one
+    write, never as a header first and the keys later.
+    """
+    if name in load(path):
+        return False
+    lines = [f"credential_process = {command}"]
+    if region:
+        lines.append(f"region = {region}")
+    for line in lines:
+        if "\n" in line or "\r" in line:
+            raise ConfigError(f"cannot write {line.split('=')[0].strip()} with a line break")
+    header = "[default]" if name == "default" else f"[profile {name}]"
+    os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            current = handle.read()
+    except FileNotFoundError:
+        current = ""
+    if not current or current.endswith("\n\n"):
+        separator = ""
+    else:
+        separator = "\n" if current.endswith("\n") else "\n\n"
+    block = "".join(f"{line}\n" for line in [header, *lines])
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(separator + block)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return True

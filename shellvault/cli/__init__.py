@@ -12,13 +12,27 @@ import sys
 from collections.abc import Sequence
 
 from shellvault import __version__
-from shellvault.cli import add, clear, env, export, remove
+from shellvault.cli import add, clear, direnv, env, export, init, login, remove, use
+from shellvault.cli import config as config_command
 from shellvault.cli import exec as exec_command
 from shellvault.cli import list as list_command
 from shellvault.cli.parser import Parser
 from shellvault.errors import ShellvaultError
 
-COMMANDS = (add, remove, list_command, exec_command, env, export, clear)
+COMMANDS = (
+    add,
+    remove,
+    list_command,
+    exec_command,
+    env,
+    export,
+    clear,
+    init,
+    use,
+    login,
+    config_command,
+    direnv,
+)
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
