@@ -70,6 +70,7 @@ FINGERPRINT = (
 _SAFE = re.compile(r"[A-Za-z0-9_.@+-]+")
 _MAX_NAME = 200  # well under NAME_MAX (255), and the library checks the same bound
 _KEY_LINE = re.compile(r"^_shellvault_direnv_key='([0-9a-f]+)'$", re.MULTILINE)
+_EXPIRES_LINE = re.compile(r"^_shellvault_direnv_expires=(\d+)$", re.MULTILINE)
 
 
 class Request(NamedTuple):
@@ -273,7 +274,31 @@ def write_fast_path(rendered: Rendered, credentials: Credentials) -> bool:
         with contextlib.suppress(OSError):
             os.unlink(path)
         return False
+    prune_rendered(folder)
     return True
+
+
+def prune_rendered(folder: str, now: float | None = None) -> int:
+    """Delete fast-path files whose credentials have expired, as the cache prunes its entries.
+
+    Files for flags or profiles no longer used would otherwise keep dead credentials on disk
+    until logout (or for good, outside a RAM-backed runtime folder).
+    """
+    now = time.time() if now is None else now
+    pruned = 0
+    with contextlib.suppress(OSError):
+        for name in os.listdir(folder):
+            path = os.path.join(folder, name)
+            try:
+                with open(path, encoding="utf-8", errors="replace") as handle:
+                    match = _EXPIRES_LINE.search(handle.read())
+            except OSError:
+                continue
+            if match is not None and int(match.group(1)) < now:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+                    pruned += 1
+    return pruned
 
 
 def drop_rendered(cache_dir: str, keys: set[str] | None) -> int:

@@ -393,6 +393,27 @@ def test_fast_path_stops_at_the_refresh_deadline(mdv: Direnv) -> None:
     assert mdv.python_ran() and aws_vars(after) == {}
 
 
+def test_expired_files_are_pruned_when_another_is_written(mdv: Direnv) -> None:
+    mdv.envrc("use aws_profile private_admin\n")
+    mdv.export()
+    (old,) = mdv.rendered.iterdir()
+    # Pretend it expired a minute ago (its content says so; the mtime is irrelevant here).
+    text = re.sub(
+        r"^_shellvault_direnv_expires=\d+$",
+        f"_shellvault_direnv_expires={int(time.time()) - 60}",
+        old.read_text(),
+        flags=re.MULTILINE,
+    )
+    stale = mdv.rendered / "v1,private_admin,reu-west-1.sh"
+    stale.write_text(text)
+    mdv.envrc("use aws_profile private_admin --region us-east-2\n")
+    mdv.export()
+    assert sorted(p.name for p in mdv.rendered.iterdir()) == [
+        "v1,private_admin,rus-east-2.sh",
+        "v1,private_admin.sh",
+    ]
+
+
 def test_unsafe_names_take_the_python_path(mdv: Direnv) -> None:
     # `private` calls STS in its own (unset) region, so any --region value mints fine.
     mdv.envrc("use aws_profile private --region 'a,b'\n")

@@ -59,7 +59,7 @@ def federate(app: App, plan: ChainPlan, options: MintOptions) -> Credentials:
     """
     from shellvault import console
     from shellvault.config import Profile
-    from shellvault.vault.plan import _sts_target
+    from shellvault.vault.plan import sts_target
 
     duration = console.federation_duration(options.duration)
     key = app.keystore.get_key(plan.root)
@@ -71,7 +71,7 @@ def federate(app: App, plan: ChainPlan, options: MintOptions) -> Credentials:
     root = app.config.profiles.get(plan.root) or Profile(plan.root)
     # The same endpoint rules as the profile's own STS calls, in the console's region, so a
     # China or GovCloud key talks to its own partition.
-    target = _sts_target(root, plan.region)
+    target = sts_target(root, plan.region)
     credentials = console.federation_token(key, plan.target, plan.root, target, duration)
     print(
         f"shellvault: profile {plan.target} signs in as a federated user (GetFederationToken "

@@ -131,7 +131,7 @@ def source_chain(config: AwsConfig, name: str, has_key: Callable[[str], bool]) -
     return chain
 
 
-def _sts_target(profile: Profile, region: str | None) -> StsTarget:
+def sts_target(profile: Profile, region: str | None) -> StsTarget:
     ignore = os.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() == "true"
     endpoint = None
     if not ignore:
@@ -213,7 +213,7 @@ def plan(
             profile=root.name,
             mfa_serial=session_mfa,
             duration=duration,
-            sts=_sts_target(root, region_of(0)),
+            sts=sts_target(root, region_of(0)),
             feeds_roles=bool(role_profiles),
         )
         session = _with_key(session_step, parent_key)
@@ -243,7 +243,7 @@ def plan(
             transitive_session_tags=profile.transitive_session_tags(),
             mfa_serial=send_mfa,
             duration=duration,
-            sts=_sts_target(profile, region),
+            sts=sts_target(profile, region),
             capped_from=capped_from,
         )
         role = _with_key(role_step, parent_key)
