@@ -165,7 +165,7 @@ def federation_token(
     """GetFederationToken with the long-term `key`, named after its IAM user, allowing all."""
     from shellvault.vault import sts
 
-    client = sts.client(key, target)
+    client = sts.client(key, target, profile)
     identity = sts.call(
         "GetCallerIdentity", profile, target, client.get_caller_identity, key_owner=key_owner
     )

@@ -24,7 +24,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from shellvault import locations
@@ -331,48 +331,6 @@ def drop_rendered(cache_dir: str, keys: set[str] | None) -> int:
 
 # ---------------------------------------------------------------------------------------------
 # The terminal under fish
-
-
-@contextlib.contextmanager
-def line_mode_terminal() -> Iterator[None]:
-    """Put the controlling terminal in line mode (canonical, CR read as NL, echo) while minting.
-
-    fish runs direnv's prompt hook with the terminal still in its own editor mode: Enter sends
-    CR, nothing is echoed and a line never ends, so an MFA prompt reading /dev/tty would wait
-    forever (bash and zsh run their hooks in line mode already). Touched only when this process
-    is in the terminal's foreground group (a background process changing it would be stopped by
-    SIGTTOU, or would change a mode some editor relies on), and put back exactly as it was.
-    """
-    try:
-        import termios
-
-        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
-    except (ImportError, OSError):
-        fd = -1  # no terminal (or no termios): nothing to adjust, and no prompt will be shown
-    if fd < 0:
-        yield
-        return
-    try:
-        saved = None
-        with contextlib.suppress(OSError, termios.error):
-            if os.tcgetpgrp(fd) == os.getpgrp():
-                attrs = termios.tcgetattr(fd)
-                iflag, oflag, lflag = attrs[0], attrs[1], attrs[3]
-                wanted_l = termios.ICANON | termios.ECHO | termios.ISIG
-                if lflag & wanted_l != wanted_l or not iflag & termios.ICRNL:
-                    saved = list(attrs)
-                    attrs[0] = (iflag | termios.ICRNL) & ~termios.INLCR & ~termios.IGNCR
-                    attrs[1] = oflag | termios.OPOST | termios.ONLCR
-                    attrs[3] = lflag | wanted_l | termios.ECHOE | termios.ECHOK
-                    termios.tcsetattr(fd, termios.TCSADRAIN, attrs)
-        try:
-            yield
-        finally:
-            if saved is not None:
-                with contextlib.suppress(OSError, termios.error):
-                    termios.tcsetattr(fd, termios.TCSADRAIN, saved)
-    finally:
-        os.close(fd)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -502,6 +502,13 @@ def test_bad_duration(
     primed.assert_untouched()
 
 
+def test_region_botocore_cannot_use(primed: Primed) -> None:
+    # The MFA session is cached: only the AssumeRole in that region is attempted.
+    result = primed.run("env", "--region", "a,b", "private_admin")
+    assert_clean_failure(result, "private_admin", "'a,b'", "region")
+    primed.assert_untouched()
+
+
 @pytest.mark.parametrize(
     ("args", "mention"),
     [

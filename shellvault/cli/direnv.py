@@ -55,6 +55,7 @@ def run_env(args: argparse.Namespace) -> int:
     from shellvault.app import App
     from shellvault.cli.common import mint_options
     from shellvault.output.changes import changes_for
+    from shellvault.prompt.terminal import line_mode_terminal
 
     # argparse in Python 3.11 turns `--region=--` into [] (it drops every "--" argument):
     # the library passes values as `--flag=VALUE`, so that can only have been "--".
@@ -69,8 +70,9 @@ def run_env(args: argparse.Namespace) -> int:
     plan = app.plan(args.profile, options)
     credentials = app.warm_hit(plan)
     if credentials is None:
-        # Minting may ask for an MFA code on the terminal; under fish it needs line mode.
-        with direnv.line_mode_terminal():
+        # Minting may ask on the terminal (MFA code, file keystore passphrase); under fish the
+        # terminal is still in the line editor's mode, see line_mode_terminal.
+        with line_mode_terminal():
             plan, credentials = app.credentials(args.profile, options)
     changes = changes_for(args.profile, credentials, plan.region, app.settings.set_aws_vault)
     rendered = direnv.render_load(

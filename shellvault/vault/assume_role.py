@@ -30,7 +30,7 @@ class AssumeRole:
                 f"{ROLE_CHAINING_LIMIT // 60}m; using {step.duration // 60}m",
                 file=sys.stderr,
             )
-        client = sts.client(source, step.sts)
+        client = sts.client(source, step.sts, step.profile)
         params: dict[str, object] = {
             "RoleArn": step.role_arn,
             # Unique per mint unless configured, as botocore does.

@@ -16,7 +16,7 @@ class SessionToken:
 
     def retrieve(self) -> Credentials:
         key = self.source.retrieve()
-        client = sts.client(key, self.step.sts)
+        client = sts.client(key, self.step.sts, self.step.profile)
         params: dict[str, object] = {"DurationSeconds": self.step.duration}
         if self.step.mfa_serial:
             params["SerialNumber"] = self.step.mfa_serial

@@ -26,8 +26,10 @@ MAX_ATTEMPTS = 2  # total, first try included: 2 x (5 + 10) s stays under 30 s
 _T = TypeVar("_T")
 
 
-def client(credentials: Credentials, target: StsTarget) -> Any:
+def client(credentials: Credentials, target: StsTarget, profile: str) -> Any:
+    """An STS client; a region or endpoint botocore cannot use is one line naming `profile`."""
     import botocore.config
+    import botocore.exceptions
     import botocore.session
 
     # Never the ambient AWS_PROFILE: it may name the profile being replaced, or none at all.
@@ -44,15 +46,23 @@ def client(credentials: Credentials, target: StsTarget) -> Any:
         read_timeout=READ_TIMEOUT,
         retries={"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"},
     )
-    return session.create_client(
-        "sts",
-        region_name=target.region or "us-east-1",
-        endpoint_url=target.endpoint_url,
-        aws_access_key_id=credentials.access_key_id,
-        aws_secret_access_key=credentials.secret_access_key,
-        aws_session_token=credentials.session_token,
-        config=config,
-    )
+    try:
+        return session.create_client(
+            "sts",
+            region_name=target.region or "us-east-1",
+            endpoint_url=target.endpoint_url,
+            aws_access_key_id=credentials.access_key_id,
+            aws_secret_access_key=credentials.secret_access_key,
+            aws_session_token=credentials.session_token,
+            config=config,
+        )
+    except (botocore.exceptions.BotoCoreError, ValueError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise StsError(
+            f"profile {profile}: cannot call STS in region {target.region!r} at "
+            f"{target.endpoint_url or 'the default endpoint'}: {first}; check region, --region "
+            "and endpoint_url"
+        ) from None
 
 
 def call(
