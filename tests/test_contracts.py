@@ -60,3 +60,13 @@ def test_platform_default_backend(
 ) -> None:
     monkeypatch.setattr("sys.platform", platform)
     assert default_backend_name() == expected
+
+
+def test_every_command_word_reaches_its_module() -> None:
+    from shellvault.cli import ALIASES, COMMANDS
+
+    for name in COMMANDS:
+        module = importlib.import_module(f"shellvault.cli.{name}")
+        assert name in module.NAMES
+        for word in module.NAMES:
+            assert word == name or ALIASES[word] == name

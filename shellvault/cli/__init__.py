@@ -7,32 +7,33 @@ stdout, so `eval "$(shellvault env P)"` never half-applies.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
 
 from shellvault import __version__
-from shellvault.cli import add, clear, direnv, env, export, init, login, remove, use
-from shellvault.cli import config as config_command
-from shellvault.cli import exec as exec_command
-from shellvault.cli import list as list_command
 from shellvault.cli.parser import Parser
 from shellvault.errors import ShellvaultError
 
+# Command modules in shellvault.cli, in `--help` order. Each has NAMES (the words that run it)
+# and register(). Only the one being run is imported: `env` runs on every prompt.
 COMMANDS = (
-    add,
-    remove,
-    list_command,
-    exec_command,
-    env,
-    export,
-    clear,
-    init,
-    use,
-    login,
-    config_command,
-    direnv,
+    "add",
+    "remove",
+    "list",
+    "exec",
+    "env",
+    "export",
+    "clear",
+    "init",
+    "use",
+    "login",
+    "config",
+    "direnv",
 )
+# Words that are not their module's name.
+ALIASES = {"ls": "list", "unuse": "use"}
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -47,10 +48,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     # Global options take no value, so the first other word is the command.
-    word = next((a for a in argv or () if not a.startswith("-")), None)
-    named = [c for c in COMMANDS if word in c.NAMES]
-    for command in named or COMMANDS:
-        command.register(commands)
+    word = next((a for a in argv or () if not a.startswith("-")), "")
+    word = ALIASES.get(word, word)
+    for name in [word] if word in COMMANDS else COMMANDS:
+        importlib.import_module(f"shellvault.cli.{name}").register(commands)
     return parser
 
 
