@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -77,9 +76,10 @@ def partition_for(region: str | None) -> Partition:
     return AWS
 
 
-def federation_endpoint(partition: Partition) -> str:
-    """`SHELLVAULT_SIGNIN_URL`, else the partition's `https://<signin host>/federation`."""
-    configured = os.environ.get(SIGNIN_URL_VARIABLE, "").strip()
+def federation_endpoint(partition: Partition, configured: str | None = None) -> str:
+    """`configured` (SHELLVAULT_SIGNIN_URL, or `signin_url` in the settings file), else the
+    partition's `https://<signin host>/federation`."""
+    configured = (configured or "").strip()
     if not configured:
         return f"https://{partition.signin_host}/federation"
     parts = urllib.parse.urlsplit(configured)

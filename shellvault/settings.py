@@ -23,7 +23,7 @@ from shellvault.durations import parse_duration
 from shellvault.errors import ConfigError
 
 DEFAULT_MIN_TTL = 15 * 60
-KNOWN_KEYS = {"backend", "file_dir", "cache_dir", "set_aws_vault", "min_ttl"}
+KNOWN_KEYS = {"backend", "file_dir", "cache_dir", "set_aws_vault", "min_ttl", "signin_url"}
 
 
 class Settings(NamedTuple):
@@ -33,6 +33,8 @@ class Settings(NamedTuple):
     set_aws_vault: bool = True
     # The refresh window: cached credentials with less left than this are minted again.
     min_ttl: int = DEFAULT_MIN_TTL
+    # The console federation endpoint, for private partitions (and tests).
+    signin_url: str | None = None
 
 
 def _read_file() -> dict[str, Any]:
@@ -81,4 +83,5 @@ def load() -> Settings:
         cache_dir=os.environ.get("SHELLVAULT_CACHE_DIR") or data.get("cache_dir"),
         set_aws_vault=bool(set_aws_vault),
         min_ttl=min_ttl,
+        signin_url=os.environ.get("SHELLVAULT_SIGNIN_URL") or data.get("signin_url"),
     )

@@ -830,10 +830,29 @@ def test_partition_endpoints(region: str | None, endpoint: str) -> None:
 def test_signin_url_variable_replaces_every_partition(monkeypatch: pytest.MonkeyPatch) -> None:
     from shellvault import console
 
+    from shellvault import settings
+
     monkeypatch.setenv("SHELLVAULT_SIGNIN_URL", "https://signin.internal.example/federation")
     for region in ("eu-west-1", "cn-north-1", "us-gov-west-1"):
-        endpoint = console.federation_endpoint(console.partition_for(region))
+        configured = settings.load().signin_url
+        endpoint = console.federation_endpoint(console.partition_for(region), configured)
         assert endpoint == "https://signin.internal.example/federation"
+
+
+def test_signin_url_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from shellvault import console, settings
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    (tmp_path / "shellvault").mkdir()
+    (tmp_path / "shellvault" / "config.toml").write_text(
+        'signin_url = "https://signin.private.example/federation"\n'
+    )
+    configured = settings.load().signin_url
+    assert console.federation_endpoint(console.AWS, configured) == (
+        "https://signin.private.example/federation"
+    )
+    monkeypatch.setenv("SHELLVAULT_SIGNIN_URL", "https://signin.env.example/federation")
+    assert settings.load().signin_url == "https://signin.env.example/federation"
 
 
 @pytest.mark.parametrize(

@@ -95,7 +95,9 @@ def run(args: argparse.Namespace) -> int:
     # browser must not cost an MFA code. The plan comes first (config and index only), so an
     # unknown profile never gets a browser profile folder.
     plan = app.plan(args.profile, options)
-    endpoint = console.federation_endpoint(console.partition_for(plan.region))
+    endpoint = console.federation_endpoint(
+        console.partition_for(plan.region), app.settings.signin_url
+    )
     launcher = None if args.stdout else browser.resolve(args.browser, args.isolate, args.profile)
     session_duration = None
     if plan.roles:
