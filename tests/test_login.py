@@ -828,9 +828,7 @@ def test_partition_endpoints(region: str | None, endpoint: str) -> None:
 
 
 def test_signin_url_variable_replaces_every_partition(monkeypatch: pytest.MonkeyPatch) -> None:
-    from shellvault import console
-
-    from shellvault import settings
+    from shellvault import console, settings
 
     monkeypatch.setenv("SHELLVAULT_SIGNIN_URL", "https://signin.internal.example/federation")
     for region in ("eu-west-1", "cn-north-1", "us-gov-west-1"):
