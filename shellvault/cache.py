@@ -25,6 +25,8 @@ from shellvault.credentials import Credentials
 from shellvault.errors import ShellvaultError
 
 ENTRY_VERSION = 1
+# Longer than the terminal MFA prompt and mfa_process may take, so a waiter outlasts a mint.
+LOCK_TIMEOUT = 150
 
 
 class CacheEntry(NamedTuple):
@@ -58,24 +60,33 @@ class CacheEntry(NamedTuple):
         return cls(profile, source, kind, Credentials.from_json(data["credentials"]))
 
 
-def ensure_private_dir(path: str) -> str:
-    """Create `path` as a 0700 folder, or tighten it; refuse one owned by somebody else."""
+def ensure_private_dir(
+    path: str, what: str = "session cache folder", override: str = "SHELLVAULT_CACHE_DIR"
+) -> str:
+    """Create `path` (and missing parents) 0700, or tighten it; refuse one somebody else owns.
+
+    `what` and `override` word the error: the folder's role and the setting that moves it.
+    """
+    missing = []
+    current = os.path.abspath(path)
+    while not os.path.lexists(current) and os.path.dirname(current) != current:
+        missing.append(current)
+        current = os.path.dirname(current)
     try:
-        os.makedirs(path, mode=0o700, exist_ok=True)
+        # os.makedirs(mode=) applies the mode to the last level only; every level we create
+        # is 0700, as the XDG base directory spec asks.
+        for folder in reversed(missing):
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(folder, 0o700)
         info = os.stat(path)
     except OSError as exc:
         raise ShellvaultError(
-            f"cannot create the session cache folder {path}: {exc.strerror}; "
-            "set SHELLVAULT_CACHE_DIR to a folder you own"
+            f"cannot create the {what} {path}: {exc.strerror}; set {override} to a folder you own"
         ) from None
     if not stat.S_ISDIR(info.st_mode):
-        raise ShellvaultError(
-            f"session cache {path} is not a folder; remove it or set SHELLVAULT_CACHE_DIR"
-        )
+        raise ShellvaultError(f"the {what} {path} is not a folder; remove it or set {override}")
     if hasattr(os, "getuid") and info.st_uid != os.getuid():
-        raise ShellvaultError(
-            f"session cache folder {path} belongs to another user; set SHELLVAULT_CACHE_DIR"
-        )
+        raise ShellvaultError(f"the {what} {path} belongs to another user; set {override}")
     if stat.S_IMODE(info.st_mode) != 0o700:
         os.chmod(path, 0o700)
     return path
@@ -84,7 +95,7 @@ def ensure_private_dir(path: str) -> str:
 def write_private_file(path: str, data: bytes) -> None:
     """Atomically replace `path` with `data`, mode 0600 from the first byte."""
     folder, name = os.path.split(path)
-    tmp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
+    tmp = os.path.join(folder, f".{name}.{os.getpid()}.{os.urandom(6).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -155,11 +166,13 @@ class SessionCache:
                     yield key, entry
 
     @contextlib.contextmanager
-    def lock(self, key: str) -> Iterator[None]:
+    def lock(self, key: str, profile: str) -> Iterator[None]:
         """An exclusive lock on one entry, held while it is minted.
 
         Lock files stay behind on purpose: deleting a lock file someone may be waiting on would
-        let two processes hold "the" lock at once. They are empty.
+        let two processes hold "the" lock at once. They are empty. The wait is bounded: a mint
+        left waiting at an MFA prompt in another terminal must not hang every prompt hook,
+        direnv and SDK on the machine.
         """
         locks = os.path.join(self._dir(), "locks")
         if not os.path.isdir(locks):
@@ -171,7 +184,19 @@ class SessionCache:
             except ImportError:  # Windows: no flock; minting is then not serialised.
                 yield
                 return
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            deadline = time.monotonic() + LOCK_TIMEOUT
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise ShellvaultError(
+                            f"profile {profile}: another shellvault has been minting this "
+                            f"session for {LOCK_TIMEOUT}s (an MFA prompt waiting in another "
+                            "terminal?); answer it there or retry"
+                        ) from None
+                    time.sleep(0.05)
             try:
                 yield
             finally:

@@ -31,7 +31,7 @@ from shellvault import locations
 from shellvault.cache import CacheEntry, ensure_private_dir, write_private_file
 from shellvault.credentials import Credentials, format_time_left, rfc3339
 from shellvault.errors import ShellvaultError
-from shellvault.output.changes import EnvChanges
+from shellvault.output.changes import EnvChanges, refresh_args
 from shellvault.output.formats import _posix_quote, render
 
 # Bumped whenever the file's variables change meaning; it is part of the file name, so a library
@@ -82,18 +82,7 @@ class Request(NamedTuple):
     region: str | None = None
 
     def refresh_args(self) -> list[str]:
-        """The `shellvault env` arguments after the profile, for SHELLVAULT_REFRESH_ARGS.
-
-        `--flag=value` so a value starting with `-` stays a value. Never an MFA code.
-        """
-        args = []
-        if self.duration:
-            args.append(f"--duration={self.duration}")
-        if self.no_session:
-            args.append("--no-session")
-        if self.region:
-            args.append(f"--region={self.region}")
-        return args
+        return refresh_args(self.duration, self.no_session, self.region)
 
     def fast_path_name(self) -> str | None:
         """`v1,PROFILE[,dDUR][,n][,rREGION].sh`, as `_shellvault_direnv_fast_name` builds it."""
@@ -166,6 +155,11 @@ class Rendered(NamedTuple):
     script: str
     fast_path: tuple[str, str] | None  # (file path, text)
     entry: str | None
+
+    def __repr__(self) -> str:
+        # The script holds credentials: never let them reach a log line or a traceback.
+        path = self.fast_path[0] if self.fast_path else None
+        return f"Rendered(fast_path={path!r}, entry={self.entry!r})"
 
 
 def render_load(

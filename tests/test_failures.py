@@ -621,3 +621,18 @@ def test_debug_output_of_a_failure_holds_no_secret(primed: Primed, failure: str)
     for secret in (SECRET, KEY_ID, "wrong horse", str(primed.env["AWS_SECRET_ACCESS_KEY"])):
         assert secret not in result.stderr, f"{secret} leaked into --debug output"
     assert result.stderr.splitlines()[-1].startswith("shellvault: ")
+
+
+def test_add_refuses_temporary_credentials(primed: Primed) -> None:
+    result = primed.run(
+        "add",
+        "--env",
+        "fresh",
+        env={
+            "AWS_ACCESS_KEY_ID": "ASIAEXAMPLEEXAMPLE00",
+            "AWS_SECRET_ACCESS_KEY": "s" * 40,
+            "AWS_SESSION_TOKEN": "token",
+        },
+    )
+    assert_clean_failure(result, "fresh", "temporary", "AKIA")
+    primed.assert_untouched()

@@ -460,3 +460,29 @@ def test_expired_entries_are_pruned_on_the_next_mint(mission: Shellvault) -> Non
     mission.env_json("private_admin", "-t", "234567")
     assert not old.exists()
     assert len(list(mission.cache_dir.glob("*.json"))) == 1
+
+
+def test_exec_hands_its_own_refresh_state_to_the_child(mission: Shellvault) -> None:
+    script = "import os, json; print(json.dumps(dict(os.environ)))"
+    result = mission.ok(
+        "exec",
+        "-t",
+        "123456",
+        "--region",
+        "eu-west-1",
+        "private_admin",
+        "--",
+        sys.executable,
+        "-c",
+        script,
+        env={
+            "SHELLVAULT_DIRENV": "1",
+            "SHELLVAULT_SERVER": "1",
+            "SHELLVAULT_REFRESH_ARGS": "--region=us-east-1",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:1/",
+        },
+    )
+    env = json.loads(result.stdout)
+    assert env["SHELLVAULT_REFRESH_ARGS"] == "--region=eu-west-1"  # never the MFA code
+    for name in ("SHELLVAULT_DIRENV", "SHELLVAULT_SERVER", "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+        assert name not in env

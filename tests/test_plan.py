@@ -208,3 +208,15 @@ def test_include_profile_and_alias(tmp_path: Path) -> None:
 def test_key_without_config_section(tmp_path: Path) -> None:
     p = make(tmp_path, "private", "")
     assert p.root == "private"
+
+
+def test_skipping_the_session_keeps_the_source_profiles_mfa(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = MISSION.replace("[profile private]\n", f"[profile private]\nmfa_serial={MFA}\n")
+    text = text.replace(f"mfa_serial={MFA}\nregion=ap-northeast-1", "region=ap-northeast-1")
+    assert make(tmp_path, "private_admin", text).roles[0].mfa_serial is None  # session has it
+    assert make(tmp_path, "private_admin", text, no_session=True).roles[0].mfa_serial == MFA
+    monkeypatch.setenv("AWS_ASSUME_ROLE_TTL", "2h")
+    p = make(tmp_path, "private_admin", text)
+    assert p.session is None and p.roles[0].mfa_serial == MFA

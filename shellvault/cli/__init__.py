@@ -75,3 +75,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
+    except OSError as exc:
+        # A file we could not read or write: the path and the reason, never a traceback (whose
+        # frames could show values). --debug still shows where it came from.
+        where = f" {exc.filename}" if exc.filename else ""
+        print(
+            f"shellvault: {exc.strerror or type(exc).__name__}{where}; "
+            "check that path's owner, mode and free space (details with --debug)",
+            file=sys.stderr,
+        )
+        _debug_traceback(args)
+        return 1
+    except ValueError as exc:
+        print(f"shellvault: {' '.join(str(exc).splitlines())}", file=sys.stderr)
+        _debug_traceback(args)
+        return 1
+
+
+def _debug_traceback(args: argparse.Namespace) -> None:
+    if args.debug or os.environ.get("SHELLVAULT_DEBUG", "") not in ("", "0"):
+        import traceback
+
+        traceback.print_exc()

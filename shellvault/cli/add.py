@@ -69,6 +69,13 @@ def run(args: argparse.Namespace) -> int:
         raise ShellvaultError(
             f"profile {profile}: the access key ID or secret contains spaces; copy them again"
         )
+    if key_id.startswith("ASIA") or (args.env and os.environ.get("AWS_SESSION_TOKEN")):
+        # Temporary credentials (an active `use`, `exec` or SSO session) cannot be stored: they
+        # need their session token and expire within hours.
+        raise ShellvaultError(
+            f"profile {profile}: these are temporary STS credentials, not a long-term access key; "
+            "store the IAM user's access key (it starts with AKIA)"
+        )
     app.keystore.set_key(profile, Credentials(key_id, secret))
     # Sessions minted from the old key must not outlive it.
     app.drop_sessions(source=profile)

@@ -8,9 +8,10 @@ import sys
 from shellvault.app import App
 from shellvault.cli.common import add_mint_flags, mint_options
 from shellvault.errors import ShellvaultError
+from shellvault.output import formats
 from shellvault.output.changes import changes_for, unset_all
 
-FORMATS = ("bash", "zsh", "sh", "fish", "powershell", "dotenv", "json", "process")
+FORMATS = (*formats.ENV_FORMATS, "process")
 
 _SHELL_FORMATS = {
     "bash": "bash",
@@ -56,8 +57,6 @@ def detect_format() -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from shellvault.output import formats
-
     fmt = args.format or detect_format()
     if args.unset:
         if fmt == "process":

@@ -16,7 +16,7 @@ from shellvault.cli.common import add_mint_flags, mint_options
 from shellvault.cli.parser import Parser
 from shellvault.credentials import Credentials
 from shellvault.errors import ShellvaultError
-from shellvault.output.changes import changes_for
+from shellvault.output.changes import changes_for, refresh_args
 
 NAMES = ("exec",)
 
@@ -67,6 +67,13 @@ def run(args: argparse.Namespace) -> int:
     changes = changes_for(args.profile, credentials, plan.region, app.settings.set_aws_vault)
     say_replaced(args.profile)
     environment = changes.apply(os.environ)
+    # The child's shell hooks must refresh *this* profile with *these* flags, and not believe
+    # direnv or an `exec --server` endpoint still owns its credentials.
+    for name in INHERITED_STATE:
+        environment.pop(name, None)
+    environment["SHELLVAULT_REFRESH_ARGS"] = "\n".join(
+        refresh_args(args.duration, args.no_session, args.region)
+    )
     sys.stdout.flush()
     sys.stderr.flush()
     try:
@@ -74,6 +81,14 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise ShellvaultError(f"cannot run {command[0]}: {exc.strerror}") from None
     return 127  # not reached
+
+
+INHERITED_STATE = (
+    "SHELLVAULT_DIRENV",
+    "SHELLVAULT_SERVER",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+)
 
 
 def say_replaced(profile: str) -> None:

@@ -7,10 +7,8 @@ import sys
 
 from shellvault.app import App
 from shellvault.cli.common import add_mint_flags, mint_options
+from shellvault.output import formats
 from shellvault.output.changes import changes_for
-
-FORMATS = ("env", "export-env", "json", "ini")
-
 
 NAMES = ("export",)
 
@@ -20,14 +18,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "export", help="aws-vault compatible export (env, export-env, json, ini)"
     )
     parser.add_argument("profile", help="AWS profile")
-    parser.add_argument("--format", choices=FORMATS, default="env")
+    parser.add_argument("--format", choices=formats.EXPORT_FORMATS, default="env")
     add_mint_flags(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from shellvault.output import formats
-
     app = App()
     plan, credentials = app.credentials(args.profile, mint_options(args))
     changes = changes_for(args.profile, credentials, plan.region, app.settings.set_aws_vault)

@@ -39,7 +39,7 @@ class KeyIndex:
 
     @contextlib.contextmanager
     def update(self) -> Iterator[IndexData]:
-        ensure_private_dir(os.path.dirname(self.path))
+        ensure_private_dir(os.path.dirname(self.path), "data folder", "XDG_DATA_HOME")
         lock_fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             try:

@@ -41,6 +41,10 @@ class EnvChanges(NamedTuple):
     sets: dict[str, str] = {}  # never mutated; a NamedTuple default is shared
     unsets: tuple[str, ...] = ()
 
+    def __repr__(self) -> str:
+        # Names only: the values are credentials.
+        return f"EnvChanges(sets={list(self.sets)!r}, unsets={self.unsets!r})"
+
     def apply(self, environ: Mapping[str, str]) -> dict[str, str]:
         """The environment a child process gets (used by `exec`)."""
         result = {k: v for k, v in environ.items() if k not in self.unsets}
@@ -80,6 +84,22 @@ def changes_for(
     if set_aws_vault:
         sets["AWS_VAULT"] = profile
     return EnvChanges(sets, tuple(unsets))
+
+
+def refresh_args(duration: str | None, no_session: bool, region: str | None) -> list[str]:
+    """The `shellvault env` arguments after the profile that SHELLVAULT_REFRESH_ARGS carries
+    (one per line) for the shell hook's refresh.
+
+    `--flag=value` so a value starting with `-` stays a value. Never an MFA code: it is single-use.
+    """
+    args = []
+    if duration:
+        args.append(f"--duration={duration}")
+    if no_session:
+        args.append("--no-session")
+    if region:
+        args.append(f"--region={region}")
+    return args
 
 
 def unset_all() -> EnvChanges:

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
+import time
 from collections.abc import Iterator
+
+from shellvault.errors import MfaError
 
 
 @contextlib.contextmanager
@@ -53,6 +57,10 @@ def line_mode_terminal() -> Iterator[None]:
         os.close(fd)
 
 
+# Bounded, so a prompt nobody answers (a background tab's refresh hook) releases its lock.
+PROMPT_TIMEOUT = 120
+
+
 class TerminalPrompt:
     def __call__(self, serial: str, profile: str) -> str:
         try:
@@ -62,9 +70,19 @@ class TerminalPrompt:
         with line_mode_terminal(), contextlib.closing(os.fdopen(fd, "r+b", buffering=0)) as tty:
             tty.write(f"shellvault: MFA code for {serial} (profile {profile}): ".encode())
             line = bytearray()
+            deadline = time.monotonic() + PROMPT_TIMEOUT
             while not line.endswith(b"\n"):
+                ready, _, _ = select.select([tty], [], [], max(0.0, deadline - time.monotonic()))
+                if not ready:
+                    tty.write(b"\n")
+                    raise MfaError(
+                        f"profile {profile}: no MFA code entered within {PROMPT_TIMEOUT}s"
+                    )
                 chunk = tty.read(1)
                 if not chunk:
                     break
                 line += chunk
-            return line.decode(errors="replace").strip()
+        code = line.decode(errors="replace").strip()
+        if not code:
+            raise MfaError(f"profile {profile}: no MFA code entered for {serial}")
+        return code

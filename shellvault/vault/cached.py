@@ -42,7 +42,7 @@ class FileStore:
         self.cache.put(key, CacheEntry(self.profile, self.source, self.kind, credentials))
 
     def lock(self, key: str) -> contextlib.AbstractContextManager[None]:
-        return self.cache.lock(key)
+        return self.cache.lock(key, self.profile)
 
 
 class KeystoreStore:
@@ -59,7 +59,7 @@ class KeystoreStore:
 
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
-        with self.cache.lock(key):
+        with self.cache.lock(key, self.profile):
             yield
 
 
@@ -95,5 +95,14 @@ class Cached:
                     )
                     return previous
                 raise
-            self.store.put(self.key, minted)
+            try:
+                self.store.put(self.key, minted)
+            except (OSError, ShellvaultError) as exc:
+                # The MFA code is spent and the credentials are good: hand them out anyway.
+                reason = exc.message if isinstance(exc, ShellvaultError) else exc.strerror
+                print(
+                    f"shellvault: could not cache the session of profile {self.profile} "
+                    f"({reason}); the next call will mint again",
+                    file=sys.stderr,
+                )
             return minted

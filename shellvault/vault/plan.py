@@ -231,7 +231,12 @@ def plan(
         duration, capped_from = requested, None
         if from_temporary and requested > ROLE_CHAINING_LIMIT:
             duration, capped_from = ROLE_CHAINING_LIMIT, requested
-        send_mfa = profile.mfa_serial if profile.mfa_serial != mfa_in_effect else None
+        wanted_mfa = profile.mfa_serial
+        if not from_temporary:
+            # Assumed straight from the stored key (no session): the key owner's MFA device
+            # must come along here, or skipping the session would also drop the MFA.
+            wanted_mfa = wanted_mfa or session_mfa
+        send_mfa = wanted_mfa if wanted_mfa != mfa_in_effect else None
         is_target = profile.name == name
         region = target_region if is_target else region_of(index)
         role_step = RoleStep(
