@@ -42,9 +42,11 @@ from types import FrameType
 from typing import NamedTuple
 
 from shellvault import locations
+from shellvault.app import App
 from shellvault.credentials import Credentials
-from shellvault.errors import ShellvaultError
+from shellvault.errors import MfaError, ShellvaultError
 from shellvault.output.changes import CONFLICTING, EnvChanges
+from shellvault.vault.plan import MintOptions
 
 log = logging.getLogger("shellvault.server")
 
@@ -372,3 +374,67 @@ def run_child(command: list[str], environment: dict[str, str]) -> int:
         # wait() resumes after a handler runs (PEP 475), so forwarded signals do not end it.
         status = child.wait()
     return status if status >= 0 else 128 - status
+
+
+def serve_command(profile: str, options: MintOptions, command: list[str]) -> int:
+    """`exec --server`: mint now, serve later mints from a loopback endpoint, exit with CMD's
+    status."""
+    app = App()
+    # The SDKs refresh 15 minutes before expiry (botocore's advisory window). Answering with
+    # credentials they already consider due would make every later API call ask again: never
+    # hand out less than that window, whatever AWS_MIN_TTL says.
+    app.settings = app.settings._replace(min_ttl=max(app.settings.min_ttl, SDK_WINDOW))
+    # The terminal is still ours: any MFA or passphrase prompt happens now, before CMD owns it.
+    plan, credentials = app.credentials(profile, options)
+    if credentials.expires is None or credentials.session_token is None:
+        raise ShellvaultError(
+            f"profile {profile} gives the long-term key itself (--no-session on a profile "
+            "without a role); exec --server serves temporary credentials only: drop -n"
+        )
+    keep_keystore_open(app, plan.root)
+    # A -t code is single-use at AWS; later mints get codes from mfa_process or not at all.
+    later = options._replace(mfa_token=None)
+
+    def fetch() -> Credentials:
+        try:
+            return app.credentials(profile, later, terminal=False)[1]
+        except MfaError:
+            if plan.mfa_process:
+                raise  # its own message says what went wrong with mfa_process
+            raise MfaError(
+                f"profile {profile} needs a new MFA code, and the endpoint never reads the "
+                "terminal (the command owns it); set mfa_process in the profile, or run "
+                f"`shellvault env {profile}` in another terminal, then retry"
+            ) from None
+
+    endpoint = CredentialServer(fetch, f"credentials for profile {profile}")
+    try:
+        changes = server_changes(profile, endpoint, plan.region, app.settings.set_aws_vault)
+        shadow = default_profile_shadow(os.environ)
+        if shadow:
+            print(
+                f"shellvault: {shadow} gives the default profile credentials, which AWS SDKs "
+                "in the command use before the endpoint; remove them to use the endpoint",
+                file=sys.stderr,
+            )
+        endpoint.start()
+        return run_child(command, changes.apply(os.environ))
+    finally:
+        endpoint.stop()
+
+
+def keep_keystore_open(app: App, root: str) -> None:
+    """Unlock the file keystore now, so refreshes never ask for its passphrase on the terminal.
+
+    A warm start reads only the session cache; the first refresh then needs the keystore (the
+    MFA session or the key), and its passphrase prompt would fight the command for the
+    terminal. One App lives as long as the endpoint, so the key derived now stays in memory.
+    Without a terminal there is nobody to ask: a refresh then fails on its own, in one line.
+    """
+    if app.keystore.backend_name != "file" or os.environ.get("SHELLVAULT_FILE_PASSPHRASE"):
+        return
+    try:
+        os.close(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY))
+    except OSError:
+        return
+    app.keystore.get_key(root)
