@@ -31,26 +31,13 @@ from typing import Any, NamedTuple
 
 from shellvault import __version__
 from shellvault.credentials import Credentials
-from shellvault.errors import ConfigError, ShellvaultError, StsError
-from shellvault.vault.plan import ChainPlan, StsTarget
+from shellvault.errors import ConfigError, ShellvaultError
+from shellvault.vault.plan import ChainPlan
 
 log = logging.getLogger(__name__)
 
 SIGNIN_URL_VARIABLE = "SHELLVAULT_SIGNIN_URL"
-FEDERATION_TTL_VARIABLE = "AWS_FEDERATION_TOKEN_TTL"  # aws-vault's name
 ISSUER = "shellvault"
-# Without a session policy a federated user has no permissions at all; this one lets the user's
-# own policies decide (a session policy can only narrow them).
-ALLOW_ALL_POLICY = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
-    },
-    separators=(",", ":"),
-)
-FEDERATION_NAME_MAX = 32  # GetFederationToken's Name limit
-FEDERATION_MIN, FEDERATION_MAX = 900, 129_600  # GetFederationToken DurationSeconds: 15m..36h
-DEFAULT_FEDERATION = 3600
 SESSION_DURATION_MIN, SESSION_DURATION_MAX = 900, 43_200  # getSigninToken SessionDuration
 SIGNIN_TIMEOUT = 10  # seconds, per connect and per read, like the STS clients' read timeout
 _MAX_ANSWER = 64 * 1024  # a SigninToken answer is about 1 KiB
@@ -122,73 +109,6 @@ def session_duration_allowed(plan: ChainPlan) -> bool:
     another role is role chaining, for which the getSigninToken call fails.
     """
     return plan.session is None and len(plan.roles) == 1
-
-
-def federation_duration(requested: int | None) -> int:
-    """GetFederationToken's DurationSeconds: `-d`, else `AWS_FEDERATION_TOKEN_TTL`, else 1h."""
-    from shellvault.durations import env_duration
-
-    what = "--duration"
-    duration = requested
-    if duration is None:
-        duration = env_duration(FEDERATION_TTL_VARIABLE)
-        what = FEDERATION_TTL_VARIABLE
-    if duration is None:
-        return DEFAULT_FEDERATION
-    if not FEDERATION_MIN <= duration <= FEDERATION_MAX:
-        raise ConfigError(
-            f"{what}: a federated console session lasts 15m to 36h (AWS's GetFederationToken "
-            f"limits); got {duration} seconds"
-        )
-    return duration
-
-
-def federation_name(arn: str, profile: str) -> str:
-    """The IAM user's name from its ARN, cut to GetFederationToken's 32 characters."""
-    # arn:PARTITION:iam::ACCOUNT:user/PATH/NAME (moto answers with `sts` as the service).
-    parts = arn.split(":", 5)
-    resource = parts[5] if len(parts) == 6 and parts[0] == "arn" else ""
-    if not resource.startswith("user/"):
-        what = "the account's root user" if resource == "root" else f"not an IAM user ({arn})"
-        raise ShellvaultError(
-            f"the key of profile {profile} belongs to {what}; console sign-in federates only "
-            "IAM user keys and roles: store an IAM user's key, or sign in through a role profile"
-        )
-    name = resource.rsplit("/", 1)[1]
-    # IAM user names use the same characters GetFederationToken allows; it wants 2 to 32.
-    return name[:FEDERATION_NAME_MAX].ljust(2, "_")
-
-
-def federation_token(
-    key: Credentials, profile: str, key_owner: str, target: StsTarget, duration: int
-) -> Credentials:
-    """GetFederationToken with the long-term `key`, named after its IAM user, allowing all."""
-    from shellvault.vault import sts
-
-    client = sts.client(key, target, profile)
-    identity = sts.call(
-        "GetCallerIdentity", profile, target, client.get_caller_identity, key_owner=key_owner
-    )
-    name = federation_name(str(identity.get("Arn", "")), profile)
-    try:
-        answer = sts.call(
-            "GetFederationToken",
-            profile,
-            target,
-            lambda: client.get_federation_token(
-                Name=name, Policy=ALLOW_ALL_POLICY, DurationSeconds=duration
-            ),
-            key_owner=key_owner,
-        )
-    except StsError as exc:
-        if "AccessDenied" not in exc.message:
-            raise
-        # sts.call's advice is about roles; here the missing piece is this one permission.
-        raise StsError(
-            f"{exc.message}; console sign-in with a user key needs sts:GetFederationToken "
-            "(or sign in through a role profile)"
-        ) from None
-    return Credentials.from_sts(answer["Credentials"])
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):

@@ -863,20 +863,20 @@ def test_signin_url_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     ],
 )
 def test_federation_name(arn: str, name: str) -> None:
-    from shellvault import console
+    from shellvault.vault.federation_token import federation_name
 
-    assert console.federation_name(arn, "p") == name
+    assert federation_name(arn, "p") == name
 
 
 @pytest.mark.parametrize(
     "arn", ["arn:aws:iam::123456789012:root", "arn:aws:sts::123456789012:assumed-role/r/s", ""]
 )
 def test_federation_name_refuses_what_is_not_a_user(arn: str) -> None:
-    from shellvault import console
     from shellvault.errors import ShellvaultError
+    from shellvault.vault.federation_token import federation_name
 
     with pytest.raises(ShellvaultError, match="IAM user keys and roles"):
-        console.federation_name(arn, "p")
+        federation_name(arn, "p")
 
 
 def test_folder_names_never_collide() -> None:

@@ -14,7 +14,7 @@ import sys
 from shellvault.app import App
 from shellvault.cli.common import add_mint_flags, mint_options
 from shellvault.credentials import Credentials
-from shellvault.errors import KeystoreError, ShellvaultError
+from shellvault.errors import ShellvaultError
 from shellvault.vault.plan import ChainPlan, MintOptions
 
 NAMES = ("login",)
@@ -57,22 +57,20 @@ def federate(app: App, plan: ChainPlan, options: MintOptions) -> Credentials:
     Never from the cached GetSessionToken session: AWS refuses GetFederationToken with session
     credentials.
     """
-    from shellvault import console
     from shellvault.config import Profile
+    from shellvault.vault.federation_token import FederationToken, federation_duration
     from shellvault.vault.plan import sts_target
+    from shellvault.vault.stored_key import StoredKey
 
-    duration = console.federation_duration(options.duration)
-    key = app.keystore.get_key(plan.root)
-    if key is None:
-        raise KeystoreError(
-            f"profile {plan.root} has no key in the {app.keystore.backend_name} keystore and no "
-            f"role to sign in with; store one with `shellvault add {plan.root}`"
-        )
+    duration = federation_duration(options.duration)
     root = app.config.profiles.get(plan.root) or Profile(plan.root)
     # The same endpoint rules as the profile's own STS calls, in the console's region, so a
     # China or GovCloud key talks to its own partition.
     target = sts_target(root, plan.region)
-    credentials = console.federation_token(key, plan.target, plan.root, target, duration)
+    provider = FederationToken(
+        StoredKey(app.keystore, plan.root), plan.target, plan.root, target, duration
+    )
+    credentials = provider.retrieve()
     print(
         f"shellvault: profile {plan.target} signs in as a federated user (GetFederationToken "
         "with its stored key); permissions that require MFA do not carry over, an AWS limit: "
