@@ -19,7 +19,6 @@ import re
 import secrets
 import shlex
 import shutil
-import stat
 import subprocess
 import sys
 import threading
@@ -29,6 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import NamedTuple
 
 from shellvault import locations
+from shellvault.cache import ensure_private_dir
 from shellvault.errors import ShellvaultError
 
 KNOWN = ("chrome", "chromium", "firefox")
@@ -107,30 +107,8 @@ def profile_folder(browser: str, profile: str) -> str:
     """`<data dir>/browser/<browser>/<profile>`, created 0700 at every level we create."""
     base = locations.data_dir()
     folder = os.path.join(base, "browser", safe_folder_name(browser), safe_folder_name(profile))
-    missing = []
-    candidate = folder
-    while not os.path.exists(candidate) and os.path.dirname(candidate) != candidate:
-        missing.append(candidate)
-        candidate = os.path.dirname(candidate)
-    try:
-        for level in reversed(missing):
-            try:
-                os.mkdir(level, 0o700)
-            except FileExistsError:
-                continue
-            os.chmod(level, 0o700)  # mkdir's mode went through the umask
-        info = os.stat(folder)
-    except OSError as exc:
-        raise ShellvaultError(
-            f"cannot create the browser profile folder {folder}: {exc.strerror}"
-        ) from None
-    if not stat.S_ISDIR(info.st_mode):
-        raise ShellvaultError(f"browser profile folder {folder} is not a folder; remove it")
-    if hasattr(os, "getuid") and info.st_uid != os.getuid():
-        # Someone else's folder would hold our console cookies: refuse rather than share.
-        raise ShellvaultError(f"browser profile folder {folder} belongs to another user")
-    if stat.S_IMODE(info.st_mode) != 0o700:
-        os.chmod(folder, 0o700)
+    # Someone else's folder would hold our console cookies: ensure_private_dir refuses it.
+    ensure_private_dir(folder, "browser profile folder", "XDG_DATA_HOME")
     return folder
 
 

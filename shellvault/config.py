@@ -181,25 +181,7 @@ def append_profile_section(path: str | os.PathLike[str], name: str) -> bool:
     Returns False when the profile already has a section. configparser would rewrite the whole
     file and drop comments, so this appends instead.
     """
-    existing = load(path)
-    if name in existing:
-        return False
-    header = "[default]" if name == "default" else f"[profile {name}]"
-    os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
-    try:
-        with open(path, encoding="utf-8") as handle:
-            current = handle.read()
-    except FileNotFoundError:
-        current = ""
-    if not current or current.endswith("\n\n"):
-        separator = ""
-    else:
-        separator = "\n" if current.endswith("\n") else "\n\n"
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(f"{separator}{header}\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    return True
+    return _append_section(path, name, [])
 
 
 def append_process_profile(
@@ -209,14 +191,18 @@ def append_process_profile(
 
     Returns False when NAME already has a section: credential_process must never join a
     section that may hold `role_arn` or `source_profile` (botocore would assume the role itself
-    and ignore the line) or keys (which botocore would use first). The block is appended in one
-    write, never as a header first and the keys later.
+    and ignore the line) or keys (which botocore would use first).
     """
-    if name in load(path):
-        return False
     lines = [f"credential_process = {command}"]
     if region:
         lines.append(f"region = {region}")
+    return _append_section(path, name, lines)
+
+
+def _append_section(path: str | os.PathLike[str], name: str, lines: list[str]) -> bool:
+    """Append `[profile NAME]` and `lines` in one write, after a blank line; False if present."""
+    if name in load(path):
+        return False
     for line in lines:
         if "\n" in line or "\r" in line:
             raise ConfigError(f"cannot write {line.split('=')[0].strip()} with a line break")
