@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -95,6 +96,11 @@ class StsProxy:
     upstream: str
     mode: str = "pass"
     requests: list[dict[str, str]] = field(default_factory=list)
+    # Per request, beside `requests`: the access key ID that signed it and whether a session
+    # token came along (so a test can tell a long-term key from a session).
+    signers: list[tuple[str | None, bool]] = field(default_factory=list)
+    # Actions answered AccessDenied whatever the mode.
+    refuse_actions: set[str] = field(default_factory=set)
     url: str = ""
     _server: ThreadingHTTPServer | None = None
 
@@ -111,12 +117,17 @@ class StsProxy:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 params = dict(urllib.parse.parse_qsl(body.decode()))
+                signer = re.search(r"Credential=([^/]+)/", self.headers.get("Authorization", ""))
+                proxy.signers.append(
+                    (signer.group(1) if signer else None, "X-Amz-Security-Token" in self.headers)
+                )
                 proxy.requests.append(params)
                 if proxy.mode == "hang":
                     time.sleep(120)
                     return
-                if proxy.mode in ("refuse", "expired"):
-                    code = "AccessDenied" if proxy.mode == "refuse" else "ExpiredToken"
+                refused = params.get("Action") in proxy.refuse_actions
+                if proxy.mode in ("refuse", "expired") or refused:
+                    code = "ExpiredToken" if proxy.mode == "expired" else "AccessDenied"
                     payload = (
                         '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
                         f"<Error><Type>Sender</Type><Code>{code}</Code>"

@@ -139,78 +139,20 @@ class SigninServer:
 
 @dataclass
 class SignerRecorder:
-    """In front of the shared STS proxy: records the signing key ID; refuses chosen actions."""
+    """The STS proxy's records, by action: which key signed each request."""
 
-    upstream: str
-    refuse: set[str] = field(default_factory=set)
-    requests: list[dict[str, object]] = field(default_factory=list)
-    url: str = ""
-    _server: ThreadingHTTPServer | None = None
+    proxy: StsProxy
+
+    @property
+    def refuse(self) -> set[str]:
+        return self.proxy.refuse_actions
 
     def signed(self, action: str) -> list[dict[str, object]]:
-        return [r for r in self.requests if r["Action"] == action]
-
-    def start(self) -> SignerRecorder:
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                params = dict(urllib.parse.parse_qsl(body.decode()))
-                credential = re.search(
-                    r"Credential=([^/]+)/", self.headers.get("Authorization", "")
-                )
-                owner.requests.append(
-                    {
-                        "Action": params.get("Action"),
-                        "params": params,
-                        "key_id": credential.group(1) if credential else None,
-                        "session_token": "X-Amz-Security-Token" in self.headers,
-                    }
-                )
-                if params.get("Action") in owner.refuse:
-                    status, payload = 403, DENIED
-                else:
-                    request = urllib.request.Request(
-                        owner.upstream + self.path,
-                        data=body,
-                        headers={k: v for k, v in self.headers.items() if k.lower() != "host"},
-                        method="POST",
-                    )
-                    try:
-                        with urllib.request.urlopen(request, timeout=10) as answer:
-                            status, payload = answer.status, answer.read()
-                    except urllib.error.HTTPError as error:
-                        status, payload = error.code, error.read()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/xml")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-
-DENIED = (
-    b'<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
-    b"<Error><Type>Sender</Type><Code>AccessDenied</Code>"
-    b"<Message>not allowed in this test</Message></Error>"
-    b"<RequestId>1</RequestId></ErrorResponse>"
-)
+        return [
+            {"Action": action, "params": params, "key_id": key_id, "session_token": token}
+            for params, (key_id, token) in zip(self.proxy.requests, self.proxy.signers, strict=True)
+            if params.get("Action") == action
+        ]
 
 
 # Stand-in browsers ---------------------------------------------------------------------------
@@ -300,10 +242,8 @@ def browsers(tmp_path: Path) -> Browsers:
 
 
 @pytest.fixture
-def signer(sts: StsProxy) -> Iterator[SignerRecorder]:
-    recorder = SignerRecorder(sts.url).start()
-    yield recorder
-    recorder.stop()
+def signer(sts: StsProxy) -> SignerRecorder:
+    return SignerRecorder(sts)
 
 
 @dataclass
@@ -331,7 +271,6 @@ def iam_user(
     key = iam.create_access_key(UserName=name)["AccessKey"]
     sv.write_config(MISSION_CONFIG)
     sv.ok("add", "private", input=f"{key['AccessKeyId']}\n{key['SecretAccessKey']}\n")
-    sv.env["AWS_ENDPOINT_URL_STS"] = signer.url
     sv.env["SHELLVAULT_SIGNIN_URL"] = signin.url
     return IamUser(name, key["AccessKeyId"])
 
