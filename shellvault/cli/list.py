@@ -1,7 +1,6 @@
 """`shellvault list`: profiles, whether a key is stored, and cached sessions with time left.
 
-Answered from the config, the key index and the cache folder: no keystore reads, so it stays fast
-with thousands of profiles. The JSON shape is documented in docs/list-json.md.
+The rows and their renderings are in shellvault/listing.py.
 """
 
 from __future__ import annotations
@@ -10,10 +9,9 @@ import argparse
 import json
 import sys
 import time
-from typing import Any
 
 from shellvault.app import App
-from shellvault.credentials import format_time_left, rfc3339
+from shellvault.listing import collect, profile_names, render_alfred, render_table
 
 NAMES = ("list", "ls")
 
@@ -32,96 +30,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.set_defaults(run=run)
 
 
-def collect(app: App, now: float) -> list[dict[str, Any]]:
-    stored = app.keystore.index.read()
-    sessions: dict[str, list[dict[str, Any]]] = {}
-
-    def note(profile: str, kind: str, store: str, expires: int | None) -> None:
-        if expires is None or expires <= now:
-            return
-        sessions.setdefault(profile, []).append(
-            {
-                "kind": kind,
-                "store": store,
-                "expires": rfc3339(expires),
-                "expires_epoch": expires,
-                "seconds_left": int(expires - now),
-            }
-        )
-
-    for _, entry in app.cache.entries():
-        note(entry.profile, entry.kind, "cache", entry.expires)
-    for meta in stored.sessions.values():
-        expires = meta.get("expires")
-        note(
-            str(meta.get("profile")),
-            "session-token",
-            "keystore",
-            expires if isinstance(expires, int) else None,
-        )
-
-    names = list(app.config)
-    names += sorted(p for p in stored.keys | set(sessions) if p not in app.config)
-    rows = []
-    for name in names:
-        profile = app.config.profiles.get(name)
-        rows.append(
-            {
-                "profile": name,
-                "key_stored": name in stored.keys,
-                "source_profile": profile.source_profile if profile else None,
-                "role_arn": profile.role_arn if profile else None,
-                "region": profile.region if profile else None,
-                "sessions": sorted(sessions.get(name, []), key=lambda s: s["expires_epoch"]),
-            }
-        )
-    return rows
-
-
-def render_table(rows: list[dict[str, Any]]) -> str:
-    table = [("Profile", "Credentials", "Sessions")]
-    for row in rows:
-        if row["key_stored"]:
-            credentials = "stored key"
-        elif row["source_profile"]:
-            credentials = f"via {row['source_profile']}"
-        else:
-            credentials = "-"
-        sessions = ", ".join(
-            f"{s['kind']}:{format_time_left(s['seconds_left'])}" for s in row["sessions"]
-        )
-        table.append((row["profile"], credentials, sessions or "-"))
-    widths = [max(len(r[i]) for r in table) for i in range(2)]
-    lines = [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c}".rstrip() for a, b, c in table]
-    return "\n".join(lines) + "\n"
-
-
-def render_alfred(rows: list[dict[str, Any]]) -> str:
-    """Alfred Script Filter JSON: one item per profile, `arg` being the profile name."""
-    items = []
-    for row in rows:
-        details = [row["role_arn"] or ("stored key" if row["key_stored"] else "")]
-        if row["sessions"]:
-            details.append(f"session {format_time_left(row['sessions'][-1]['seconds_left'])} left")
-        items.append(
-            {
-                "uid": row["profile"],
-                "title": row["profile"],
-                "subtitle": " · ".join(d for d in details if d),
-                "arg": row["profile"],
-                "autocomplete": row["profile"],
-            }
-        )
-    return json.dumps({"items": items}, indent=2) + "\n"
-
-
 def run(args: argparse.Namespace) -> int:
     app = App()
     if args.format == "lines":
-        # Names only, for pickers and shell completion: no cache or index reads needed.
-        names = list(app.config)
-        names += sorted(p for p in app.keystore.index.read().keys if p not in app.config)
-        sys.stdout.write("".join(f"{name}\n" for name in names))
+        sys.stdout.write("".join(f"{name}\n" for name in profile_names(app)))
         return 0
     rows = collect(app, time.time())
     if args.format == "json":
