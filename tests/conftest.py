@@ -28,8 +28,26 @@ def moto_url() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="module")
+def shared_sts(moto_url: str) -> Iterator[StsProxy]:
+    proxy = StsProxy(moto_url).start()
+    yield proxy
+    proxy.stop()
+
+
 @pytest.fixture
-def sts(moto_url: str) -> Iterator[StsProxy]:
+def sts(request: pytest.FixtureRequest, moto_url: str) -> Iterator[StsProxy]:
+    """A recording proxy in front of moto, new for each test.
+
+    A module that primes one home and copies it into every test sets `SHARED_STS = True`: the
+    proxy's URL is part of every cache key, so the copies only stay warm behind the same proxy,
+    which is then reset for each test instead.
+    """
+    if getattr(request.module, "SHARED_STS", False):
+        shared: StsProxy = request.getfixturevalue("shared_sts")
+        shared.reset()
+        yield shared
+        return
     proxy = StsProxy(moto_url).start()
     yield proxy
     proxy.stop()

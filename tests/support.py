@@ -107,6 +107,13 @@ class StsProxy:
     def actions(self) -> list[str]:
         return [r.get("Action", "?") for r in self.requests]
 
+    def reset(self) -> None:
+        """Back to forwarding with nothing recorded, for a proxy shared between tests."""
+        self.mode = "pass"
+        self.requests.clear()
+        self.signers.clear()
+        self.refuse_actions.clear()
+
     def start(self) -> StsProxy:
         proxy = self
 

@@ -20,7 +20,6 @@ import subprocess
 import sys
 import time
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,16 @@ from hypothesis import strategies as st
 from shellvault import resources
 from shellvault.direnv import Request
 from tests.conftest import Shellvault
-from tests.support import MISSION_CONFIG, SECRET, StsProxy, clean_environment, require
+from tests.support import (
+    MISSION_CONFIG,
+    SECRET,
+    StsProxy,
+    clean_environment,
+    require,
+)
+
+# One primed home is copied into every test: see the `sts` fixture in conftest.py.
+SHARED_STS = True
 
 LIBRARY = Path(__file__).resolve().parent.parent / "direnvrc" / "shellvault.sh"
 CONSOLE_SCRIPT = Path(sys.executable).with_name("shellvault")
@@ -165,21 +173,6 @@ def install_library(sv: Shellvault) -> None:
         check=True,
     )
     assert "installed" in installed.stderr
-
-
-@pytest.fixture(scope="module")
-def shared_sts(moto_url: str) -> Iterator[StsProxy]:
-    proxy = StsProxy(moto_url).start()
-    yield proxy
-    proxy.stop()
-
-
-@pytest.fixture
-def sts(shared_sts: StsProxy) -> StsProxy:
-    """One proxy for the module, so one primed home can be copied (its URL is in cache keys)."""
-    shared_sts.mode = "pass"
-    shared_sts.requests.clear()
-    return shared_sts
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,10 @@ from tests.support import SECRET, StsProxy, require
 from tests.test_direnv import Direnv
 
 # The same fixtures as test_direnv.py: one shared STS proxy, a primed home copied per test.
-shared_sts, sts, template, dv, mdv = base.shared_sts, base.sts, base.template, base.dv, base.mdv
+template, dv, mdv = base.template, base.dv, base.mdv
+
+# One primed home is copied into every test: see the `sts` fixture in conftest.py.
+SHARED_STS = True
 
 pexpect = pytest.importorskip("pexpect")
 

@@ -23,7 +23,6 @@ import json
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,6 +37,9 @@ from tests.support import (
     free_port,
     require,
 )
+
+# One primed home is copied into every test: see the `sts` fixture in conftest.py.
+SHARED_STS = True
 
 OTHER_MFA = "arn:aws:iam::123456789012:mfa/other"
 # Roles beside the mission's: one reusing its MFA session, one needing another MFA device.
@@ -128,21 +130,6 @@ class Primed:
         assert rows["private"]["key_stored"] is True
         assert [s["kind"] for s in rows["private_admin"]["sessions"]] == ["assume-role"]
         assert len(self.sts.requests) == calls
-
-
-@pytest.fixture(scope="module")
-def shared_sts(moto_url: str) -> Iterator[StsProxy]:
-    proxy = StsProxy(moto_url).start()
-    yield proxy
-    proxy.stop()
-
-
-@pytest.fixture
-def sts(shared_sts: StsProxy) -> StsProxy:
-    """One proxy for the module, so one primed home can be copied (its URL is in cache keys)."""
-    shared_sts.mode = "pass"
-    shared_sts.requests.clear()
-    return shared_sts
 
 
 @pytest.fixture(scope="module")
